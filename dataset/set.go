@@ -22,9 +22,9 @@ type Set struct {
 	dim    int   // product of shape
 	u8     []uint8
 	f32    []float32
-	labels []int32  // nil when the set has no labels
-	idx    []int32  // view: example i is the parent's example idx[i]; nil: identity
-	n      int      // number of examples
+	labels []int32 // nil when the set has no labels
+	idx    []int32 // view: example i is the parent's example idx[i]; nil: identity
+	n      int     // number of examples
 }
 
 // FromUint8 makes a set of len(data)/prod(shape) examples whose values are
