@@ -55,17 +55,6 @@ func ParseAct(s string) (Act, error) {
 // ActNames lists the activation names ParseAct accepts.
 func ActNames() []string { return append([]string(nil), actNames[:]...) }
 
-func sigmoid32(x float32) float32 {
-	// Branches keep exp's argument non-positive: no overflow for any x.
-	if x >= 0 {
-		return 1 / (1 + float32(math.Exp(float64(-x))))
-	}
-	e := float32(math.Exp(float64(x)))
-	return e / (1 + e)
-}
-
-func exp32(x float32) float32 { return float32(math.Exp(float64(x))) }
-
 // softplus32 is log(1+e^x) without overflow.
 func softplus32(x float32) float32 {
 	if x > 0 {
@@ -96,23 +85,23 @@ func (a Act) apply(y, x []float32, slope float32) {
 			if v > 0 {
 				y[i] = seluScale * v
 			} else {
-				y[i] = seluScale * seluAlpha * (exp32(v) - 1)
+				y[i] = seluScale * seluAlpha * (expf(v) - 1)
 			}
 		}
 	case ActELU:
 		for i, v := range x {
 			if v <= 0 {
-				v = exp32(v) - 1
+				v = expf(v) - 1
 			}
 			y[i] = v
 		}
 	case ActTanh:
 		for i, v := range x {
-			y[i] = float32(math.Tanh(float64(v)))
+			y[i] = tanhf(v)
 		}
 	case ActSigmoid:
 		for i, v := range x {
-			y[i] = sigmoid32(v)
+			y[i] = sigmoidf(v)
 		}
 	case ActSoftplus:
 		for i, v := range x {
@@ -166,7 +155,7 @@ func (a Act) backprop(dy, y []float32, slope float32) {
 	case ActSoftplus:
 		// softplus' = sigmoid(x) = 1 - e^{-y}
 		for i, v := range y {
-			dy[i] *= 1 - exp32(-v)
+			dy[i] *= 1 - expf(-v)
 		}
 	default:
 		panic("nn: unknown activation " + a.String())

@@ -45,7 +45,8 @@ type entry struct {
 	a, b, c, d *Tensor
 	f, f2      float32
 	i, j       int
-	buf        []float32
+	buf, buf2  []float32
+	buf3       []float32
 	list       []*Tensor
 	layer      any // *GRU / *LSTM for the fused recurrent ops
 }

@@ -44,7 +44,7 @@ func (g *Graph) BCEWithLogits(logits, target *Tensor) *Tensor {
 		if ax < 0 {
 			ax = -ax
 		}
-		e := exp32(-ax)
+		e := expf(-ax)
 		acc += float64(max(x, 0) - x*ti + float32(math.Log1p(float64(e))))
 		var s float32 // sigmoid(x) from the same exponential
 		if x >= 0 {
@@ -84,7 +84,7 @@ func (g *Graph) KLNormal(mu, logvar *Tensor) *Tensor {
 	var acc float64
 	for i, m := range mu.Data {
 		lv := logvar.Data[i]
-		e := exp32(lv)
+		e := expf(lv)
 		ev[i] = e
 		acc += float64(1 + lv - m*m - e)
 	}

@@ -151,7 +151,7 @@ func (g *Graph) Softplus(x *Tensor) *Tensor { return g.Activate(x, ActSoftplus, 
 func (g *Graph) Exp(x *Tensor) *Tensor {
 	out := g.node(x.Rows, x.Cols, x.Grad != nil)
 	for i, v := range x.Data {
-		out.Data[i] = exp32(v)
+		out.Data[i] = expf(v)
 	}
 	g.record(entry{op: opExp, out: out, a: x})
 	return out

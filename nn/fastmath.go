@@ -1,0 +1,63 @@
+package nn
+
+import "math"
+
+// expf is e^x in float32 arithmetic (Cephes expf: range reduction by ln 2
+// and a degree-6 polynomial), within 2 ulp of math.Exp and several times
+// faster than going through float64. Activations and losses spend most of
+// their time here.
+func expf(x float32) float32 {
+	if x > 88.72283 {
+		return float32(math.Inf(1))
+	}
+	if x < -87.33654 {
+		return 0
+	}
+	if x != x {
+		return x
+	}
+	t := x * 1.442695041 // x·log2(e)
+	var n int32
+	if t >= 0 {
+		n = int32(t + 0.5)
+	} else {
+		n = int32(t - 0.5)
+	}
+	fn := float32(n)
+	r := x - fn*0.693359375 - fn*-2.12194440e-4 // x - n·ln2 in two parts
+	p := float32(1.9875691500e-4)
+	p = p*r + 1.3981999507e-3
+	p = p*r + 8.3334519073e-3
+	p = p*r + 4.1665795894e-2
+	p = p*r + 1.6666665459e-1
+	p = p*r + 5.0000001201e-1
+	y := p*r*r + r + 1
+	// Scale by 2^n in two halves so n = ±127/128 stays representable.
+	h := n / 2
+	return y * math.Float32frombits(uint32(h+127)<<23) * math.Float32frombits(uint32(n-h+127)<<23)
+}
+
+// sigmoidf is 1/(1+e^-x) without overflow for any x.
+func sigmoidf(x float32) float32 {
+	if x >= 0 {
+		return 1 / (1 + expf(-x))
+	}
+	e := expf(x)
+	return e / (1 + e)
+}
+
+// tanhf is tanh(x) = 1 - 2/(e^{2x}+1), saturating cleanly for large |x|.
+func tanhf(x float32) float32 {
+	if x > 9 {
+		return 1
+	}
+	if x < -9 {
+		return -1
+	}
+	if x > -0.0625 && x < 0.0625 {
+		// Near 0 the subtraction loses digits; the odd series is exact enough.
+		x2 := x * x
+		return x * (1 - x2*(1.0/3-x2*(2.0/15)))
+	}
+	return 1 - 2/(expf(2*x)+1)
+}

@@ -1,0 +1,122 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+)
+
+func init() { backwardFns[opGRU] = backGRU }
+
+// GRU is a gated recurrent unit layer with PyTorch's equations:
+//
+//	r = σ(x·Wxr + bxr + h·Whr + bhr)
+//	z = σ(x·Wxz + bxz + h·Whz + bhz)
+//	n = tanh(x·Wxn + bxn + r ⊙ (h·Whn + bhn))
+//	h' = (1-z) ⊙ n + z ⊙ h
+//
+// Gate blocks are stored side by side in the order r, z, n.
+type GRU struct {
+	In, Hidden int
+	Wx         *Tensor // In × 3H
+	Wh         *Tensor // H × 3H
+	Bx, Bh     *Tensor // 1 × 3H
+}
+
+// NewGRU returns a GRU layer (parameters name.Wx, name.Wh, name.bx, name.bh)
+// initialised from U(±1/√hidden) like PyTorch.
+func NewGRU(name string, in, hidden int, rng *rand.Rand) *GRU {
+	l := &GRU{In: in, Hidden: hidden,
+		Wx: NewParam(name+".Wx", in, 3*hidden), Wh: NewParam(name+".Wh", hidden, 3*hidden),
+		Bx: NewParam(name+".bx", 1, 3*hidden), Bh: NewParam(name+".bh", 1, 3*hidden)}
+	for _, p := range l.Params() {
+		uniformInit(p.Data, hidden, rng)
+	}
+	return l
+}
+
+// Params lists the layer's trainable tensors.
+func (l *GRU) Params() []*Tensor { return []*Tensor{l.Wx, l.Wh, l.Bx, l.Bh} }
+
+// Forward runs the GRU for steps steps over x — a sequence B × (steps·In),
+// or B × In fed at every step — from h0 (B × H, nil for zeros), and returns
+// all hidden states as B × (steps·H); the last one is
+// SliceCols(hs, (steps-1)·H, steps·H).
+func (l *GRU) Forward(g *Graph, x *Tensor, steps int, h0 *Tensor) *Tensor {
+	seq := seqInput("GRU", x, steps, l.In)
+	B, T, H := x.Rows, steps, l.Hidden
+	G := 3 * H
+	if h0 != nil && (h0.Rows != B || h0.Cols != H) {
+		panic(fmt.Sprintf("nn: GRU: h0 is %dx%d, want %dx%d", h0.Rows, h0.Cols, B, H))
+	}
+	hs := g.node(B, T*H, true)
+	gx, xs, xt := g.inputProjection(x, l.Wx, l.Bx, seq, T)
+	gates := g.buf(B * T * 4 * H) // per (b,t): r, z, n, h·Whn+bhn
+	hprev := g.buf(B * T * H)     // per (b,t): h_{t-1}
+	gh := g.buf(B * G)
+	for t := range T {
+		prevState(hprev, hs.Data, h0, B, T, H, t)
+		for r := range B {
+			copy(gh[r*G:(r+1)*G], l.Bh.Data)
+		}
+		gemm(false, false, B, G, H, 1, hprev[t*H:], T*H, l.Wh.Data, G, 1, gh, G)
+		for b := range B {
+			row := b*T + t
+			ax := gx[b*xs+t*xt : b*xs+t*xt+G]
+			ah := gh[b*G : (b+1)*G]
+			hp := hprev[row*H : (row+1)*H]
+			st := gates[row*4*H : (row+1)*4*H]
+			out := hs.Data[b*T*H+t*H : b*T*H+(t+1)*H]
+			for j := range H {
+				rg := sigmoidf(ax[j] + ah[j])
+				zg := sigmoidf(ax[H+j] + ah[H+j])
+				hn := ah[2*H+j]
+				ng := tanhf(ax[2*H+j] + rg*hn)
+				st[j], st[H+j], st[2*H+j], st[3*H+j] = rg, zg, ng, hn
+				out[j] = ng + zg*(hp[j]-ng)
+			}
+		}
+	}
+	g.record(entry{op: opGRU, out: hs, a: x, b: h0, layer: l, i: T, ta: seq, buf: gates, buf2: hprev})
+	return hs
+}
+
+func backGRU(g *Graph, e *entry) {
+	l := e.layer.(*GRU)
+	x, h0, hs, gates, hprev := e.a, e.b, e.out, e.buf, e.buf2
+	B, T, H := x.Rows, e.i, l.Hidden
+	G := 3 * H
+	dGX := g.buf(B * T * G) // pre-activation grads of the input side
+	dGH := g.buf(B * T * G) // ... and of the recurrent side (differs in n)
+	carry := g.buf(B * H)   // dL/dh_t arriving from step t+1
+	clear(carry)
+	for t := T - 1; t >= 0; t-- {
+		for b := range B {
+			row := b*T + t
+			st := gates[row*4*H : (row+1)*4*H]
+			hp := hprev[row*H : (row+1)*H]
+			dout := hs.Grad[b*T*H+t*H : b*T*H+(t+1)*H]
+			c := carry[b*H : (b+1)*H]
+			dx := dGX[row*G : (row+1)*G]
+			dh := dGH[row*G : (row+1)*G]
+			for j := range H {
+				rg, zg, ng, hn := st[j], st[H+j], st[2*H+j], st[3*H+j]
+				d := dout[j] + c[j]
+				dn := d * (1 - zg) * (1 - ng*ng)
+				dz := d * (hp[j] - ng) * zg * (1 - zg)
+				dr := dn * hn * rg * (1 - rg)
+				dx[j], dx[H+j], dx[2*H+j] = dr, dz, dn
+				dh[j], dh[H+j], dh[2*H+j] = dr, dz, dn*rg
+				c[j] = d * zg
+			}
+		}
+		if t > 0 || h0 != nil && h0.Grad != nil {
+			gemm(false, true, B, H, G, 1, dGH[t*G:], T*G, l.Wh.Data, G, 1, carry, H)
+		}
+	}
+	if h0 != nil && h0.Grad != nil {
+		axpy(h0.Grad, carry, 1)
+	}
+	gemm(true, false, H, G, B*T, 1, hprev, H, dGH, G, 1, l.Wh.Grad, G)
+	colSumInto(l.Bh.Grad, dGH, B*T, G)
+	g.inputGrads(x, l.Wx, l.Bx, e.ta, T, dGX)
+}

@@ -1,0 +1,133 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+)
+
+func init() { backwardFns[opLSTM] = backLSTM }
+
+// LSTM is a long short-term memory layer:
+//
+//	i, f, o = σ(x·Wx + h·Wh + b) blocks; g = tanh(same)
+//	c' = f ⊙ c + i ⊙ g;  h' = o ⊙ tanh(c')
+//
+// Gate blocks are stored in PyTorch's order i, f, g, o. One bias suffices
+// (PyTorch's b_ih + b_hh is the same function with 4H redundant values).
+// The cell starts at zero.
+type LSTM struct {
+	In, Hidden int
+	Wx         *Tensor // In × 4H
+	Wh         *Tensor // H × 4H
+	B          *Tensor // 1 × 4H
+}
+
+// NewLSTM returns an LSTM layer (parameters name.Wx, name.Wh, name.b)
+// initialised from U(±1/√hidden) like PyTorch.
+func NewLSTM(name string, in, hidden int, rng *rand.Rand) *LSTM {
+	l := &LSTM{In: in, Hidden: hidden,
+		Wx: NewParam(name+".Wx", in, 4*hidden), Wh: NewParam(name+".Wh", hidden, 4*hidden),
+		B: NewParam(name+".b", 1, 4*hidden)}
+	for _, p := range l.Params() {
+		uniformInit(p.Data, hidden, rng)
+	}
+	return l
+}
+
+// Params lists the layer's trainable tensors.
+func (l *LSTM) Params() []*Tensor { return []*Tensor{l.Wx, l.Wh, l.B} }
+
+// Forward runs the LSTM like GRU.Forward: x is B × (steps·In) or B × In
+// (fed at every step), h0 is B × H or nil, the result holds all hidden
+// states as B × (steps·H).
+func (l *LSTM) Forward(g *Graph, x *Tensor, steps int, h0 *Tensor) *Tensor {
+	seq := seqInput("LSTM", x, steps, l.In)
+	B, T, H := x.Rows, steps, l.Hidden
+	G := 4 * H
+	if h0 != nil && (h0.Rows != B || h0.Cols != H) {
+		panic(fmt.Sprintf("nn: LSTM: h0 is %dx%d, want %dx%d", h0.Rows, h0.Cols, B, H))
+	}
+	hs := g.node(B, T*H, true)
+	gx, xs, xt := g.inputProjection(x, l.Wx, l.B, seq, T)
+	gates := g.buf(B * T * G)     // per (b,t): i, f, g, o after their activations
+	cells := g.buf(B * T * 2 * H) // per (b,t): c_t, tanh(c_t)
+	hprev := g.buf(B * T * H)
+	gh := g.buf(B * G)
+	for t := range T {
+		prevState(hprev, hs.Data, h0, B, T, H, t)
+		gemm(false, false, B, G, H, 1, hprev[t*H:], T*H, l.Wh.Data, G, 0, gh, G)
+		for b := range B {
+			row := b*T + t
+			ax := gx[b*xs+t*xt : b*xs+t*xt+G]
+			ah := gh[b*G : (b+1)*G]
+			st := gates[row*G : (row+1)*G]
+			cs := cells[row*2*H : (row+1)*2*H]
+			var cp []float32
+			if t > 0 {
+				cp = cells[(row-1)*2*H : (row-1)*2*H+H]
+			}
+			out := hs.Data[b*T*H+t*H : b*T*H+(t+1)*H]
+			for j := range H {
+				ig := sigmoidf(ax[j] + ah[j])
+				fg := sigmoidf(ax[H+j] + ah[H+j])
+				gg := tanhf(ax[2*H+j] + ah[2*H+j])
+				og := sigmoidf(ax[3*H+j] + ah[3*H+j])
+				c := ig * gg
+				if cp != nil {
+					c += fg * cp[j]
+				}
+				tc := tanhf(c)
+				st[j], st[H+j], st[2*H+j], st[3*H+j] = ig, fg, gg, og
+				cs[j], cs[H+j] = c, tc
+				out[j] = og * tc
+			}
+		}
+	}
+	g.record(entry{op: opLSTM, out: hs, a: x, b: h0, layer: l, i: T, ta: seq, buf: gates, buf2: hprev, buf3: cells})
+	return hs
+}
+
+func backLSTM(g *Graph, e *entry) {
+	l := e.layer.(*LSTM)
+	x, h0, hs, gates, hprev, cells := e.a, e.b, e.out, e.buf, e.buf2, e.buf3
+	B, T, H := x.Rows, e.i, l.Hidden
+	G := 4 * H
+	dG := g.buf(B * T * G)
+	carry := g.buf(B * H)  // dL/dh_t from step t+1
+	ccarry := g.buf(B * H) // dL/dc_t from step t+1
+	clear(carry)
+	clear(ccarry)
+	for t := T - 1; t >= 0; t-- {
+		for b := range B {
+			row := b*T + t
+			st := gates[row*G : (row+1)*G]
+			cs := cells[row*2*H : (row+1)*2*H]
+			dout := hs.Grad[b*T*H+t*H : b*T*H+(t+1)*H]
+			ch, cc := carry[b*H:(b+1)*H], ccarry[b*H:(b+1)*H]
+			d := dG[row*G : (row+1)*G]
+			for j := range H {
+				ig, fg, gg, og := st[j], st[H+j], st[2*H+j], st[3*H+j]
+				tc := cs[H+j]
+				dh := dout[j] + ch[j]
+				dc := cc[j] + dh*og*(1-tc*tc)
+				var cp float32
+				if t > 0 {
+					cp = cells[(row-1)*2*H+j]
+				}
+				d[j] = dc * gg * ig * (1 - ig)
+				d[H+j] = dc * cp * fg * (1 - fg)
+				d[2*H+j] = dc * ig * (1 - gg*gg)
+				d[3*H+j] = dh * tc * og * (1 - og)
+				cc[j] = dc * fg
+			}
+		}
+		if t > 0 || h0 != nil && h0.Grad != nil {
+			gemm(false, true, B, H, G, 1, dG[t*G:], T*G, l.Wh.Data, G, 0, carry, H)
+		}
+	}
+	if h0 != nil && h0.Grad != nil {
+		axpy(h0.Grad, carry, 1)
+	}
+	gemm(true, false, H, G, B*T, 1, hprev, H, dG, G, 1, l.Wh.Grad, G)
+	g.inputGrads(x, l.Wx, l.B, e.ta, T, dG)
+}

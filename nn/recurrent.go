@@ -1,0 +1,96 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Recurrent layers run their whole unrolled sequence as one tape op, so the
+// per-step work is one matrix product plus one fused gate loop, and BPTT is
+// one backward function. Sequences are B × (T·F) tensors, step-major within
+// a row (MNIST images as 28 rows of 28 pixels): viewed as (B·T) × F, all
+// input projections are a single matrix product, and step t of the batch is
+// a strided view (leading dimension T·F) — no copies.
+
+// seqInput checks x for a recurrent layer: B × (T·in) is a sequence, B × in
+// is one input fed at every step (e.g. a decoder's code).
+func seqInput(name string, x *Tensor, steps, in int) (seq bool) {
+	switch {
+	case steps < 1:
+		panic(fmt.Sprintf("nn: %s: %d steps", name, steps))
+	case x.Cols == steps*in:
+		return true
+	case x.Cols == in:
+		return false
+	}
+	panic(fmt.Sprintf("nn: %s: input has %d columns, want %d (sequence of %d) or %d (repeated)", name, x.Cols, steps*in, steps, in))
+}
+
+// uniformInit fills w from U(-1/√h, 1/√h), PyTorch's recurrent default.
+func uniformInit(w []float32, h int, rng *rand.Rand) {
+	lim := 1 / math.Sqrt(float64(h))
+	for i := range w {
+		w[i] = float32((2*rng.Float64() - 1) * lim)
+	}
+}
+
+// inputProjection computes x·Wx + b for every step at once into a pooled
+// buffer and returns it with its per-row and per-step strides.
+func (g *Graph) inputProjection(x, wx, bias *Tensor, seq bool, steps int) (gx []float32, rowStride, stepStride int) {
+	gw := wx.Cols
+	rows := x.Rows
+	if seq {
+		rows *= steps
+	}
+	in := wx.Rows
+	gx = g.buf(rows * gw)
+	for i := range rows {
+		copy(gx[i*gw:(i+1)*gw], bias.Data)
+	}
+	gemm(false, false, rows, gw, in, 1, x.Data, in, wx.Data, gw, 1, gx, gw)
+	if seq {
+		return gx, steps * gw, gw
+	}
+	return gx, gw, 0
+}
+
+// inputGrads back-propagates the pre-activation gradients dG ((B·T) × gw,
+// row b·T+t) through x·Wx + b.
+func (g *Graph) inputGrads(x, wx, bias *Tensor, seq bool, steps int, dG []float32) {
+	gw, in, b := wx.Cols, wx.Rows, x.Rows
+	if !seq {
+		// The same x fed at every step: its gradient is the sum over steps.
+		sum := g.buf(b * gw)
+		clear(sum)
+		for r := range b {
+			dst := sum[r*gw : (r+1)*gw]
+			for t := range steps {
+				axpy(dst, dG[(r*steps+t)*gw:(r*steps+t+1)*gw], 1)
+			}
+		}
+		dG, steps = sum, 1
+	}
+	rows := b * steps
+	colSumInto(bias.Grad, dG, rows, gw)
+	gemm(true, false, in, gw, rows, 1, x.Data, in, dG, gw, 1, wx.Grad, gw)
+	if x.Grad != nil {
+		gemm(false, true, rows, in, gw, 1, dG, gw, wx.Data, gw, 1, x.Grad, in)
+	}
+}
+
+// prevState fills block t of hprev ((B·T) × h, row b·T+t) with h_{t-1}: h0
+// (or zeros) at t = 0, else block t-1 of the outputs hs (B × T·h).
+func prevState(hprev, hs []float32, h0 *Tensor, b, steps, h, t int) {
+	for r := range b {
+		dst := hprev[(r*steps+t)*h : (r*steps+t+1)*h]
+		switch {
+		case t > 0:
+			copy(dst, hs[r*steps*h+(t-1)*h:r*steps*h+t*h])
+		case h0 != nil:
+			copy(dst, h0.Data[r*h:(r+1)*h])
+		default:
+			clear(dst)
+		}
+	}
+}
