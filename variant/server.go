@@ -1,0 +1,283 @@
+package variant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/aexp/aexp/variant/internal/pb"
+)
+
+// ProtocolVersion is the version of the aexp plugin protocol (the .proto)
+// this package speaks. It is the second field of the go-plugin handshake
+// line. It changes only when the protocol changes incompatibly.
+const ProtocolVersion = 1
+
+// The go-plugin magic cookie. The host sets MagicCookieKey=MagicCookieValue
+// in the plugin's environment; a plugin started without it (e.g. by a user
+// running it by hand) explains that it is a plugin and exits.
+const (
+	MagicCookieKey   = "AEXP_PLUGIN"
+	MagicCookieValue = "aexp-variant-7d1f0c52"
+)
+
+// pluginName is the name of the one plugin in the go-plugin plugin set.
+const pluginName = "variant"
+
+// maxMsgSize raises gRPC's message limits on both sides. Artifacts travel
+// in 1 MiB chunks, so this is a safety margin, not a working limit.
+const maxMsgSize = 1 << 30
+
+var handshake = plugin.HandshakeConfig{
+	ProtocolVersion:  ProtocolVersion,
+	MagicCookieKey:   MagicCookieKey,
+	MagicCookieValue: MagicCookieValue,
+}
+
+// grpcPlugin adapts a Variant to go-plugin's GRPCPlugin.
+type grpcPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	impl Variant // nil on the host side
+}
+
+var _ plugin.GRPCPlugin = (*grpcPlugin)(nil)
+
+func (p *grpcPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	pb.RegisterVariantServer(s, &grpcServer{impl: p.impl})
+	return nil
+}
+
+func (p *grpcPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, cc *grpc.ClientConn) (any, error) {
+	return pb.NewVariantClient(cc), nil
+}
+
+// Serve runs v as a plugin: it performs the go-plugin handshake on stdout
+// and serves the aexp protocol until the host kills the process. Call it
+// from main and do nothing else there:
+//
+//	func main() { variant.Serve(myVariant{}) }
+//
+// Serve never returns. A plugin must not write to stdout (the handshake
+// channel) before calling Serve; after it, whatever the plugin writes to
+// os.Stdout or os.Stderr, and the standard log package, reach the host's
+// plugin log. Started by hand (without the host's magic cookie), the
+// binary prints a note to stderr and exits with status 1.
+//
+// Log with the standard log package (or [LogLine] events): it writes
+// straight to the process's stderr, so the last lines survive a crash and
+// reach the host's record of a failed run. Writes to os.Stderr after Serve
+// has started are forwarded over gRPC instead and may be lost when the
+// process dies.
+//
+// The environment variable AEXP_PLUGIN_LOG_LEVEL (trace, debug, info, warn,
+// error; default warn) sets how much the plugin side of go-plugin logs.
+func Serve(v Variant) {
+	level := hclog.LevelFromString(os.Getenv("AEXP_PLUGIN_LOG_LEVEL"))
+	if level == hclog.NoLevel {
+		level = hclog.Warn
+	}
+	logger := hclog.New(&hclog.LoggerOptions{
+		Name:   "aexp-variant",
+		Level:  level,
+		Output: os.Stderr, // the real stderr: never stdout
+	})
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig: handshake,
+		VersionedPlugins: map[int]plugin.PluginSet{
+			ProtocolVersion: {pluginName: &grpcPlugin{impl: v}},
+		},
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			opts = append(opts, grpc.MaxRecvMsgSize(maxMsgSize), grpc.MaxSendMsgSize(maxMsgSize))
+			return grpc.NewServer(opts...)
+		},
+		Logger: logger,
+	})
+	os.Exit(0)
+}
+
+// grpcServer is the plugin side: it converts wire messages to plain Go
+// types, delegates to the Variant, and converts back.
+type grpcServer struct {
+	pb.UnimplementedVariantServer
+	impl Variant
+}
+
+var _ pb.VariantServer = (*grpcServer)(nil)
+
+func (s *grpcServer) Describe(ctx context.Context, _ *pb.DescribeRequest) (*pb.DescribeResponse, error) {
+	info, err := s.impl.Describe(ctx)
+	if err != nil {
+		return nil, toStatus(ctx, err)
+	}
+	out, err := toPBInfo(info)
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	return out, nil
+}
+
+func (s *grpcServer) Train(req *pb.TrainRequest, stream pb.Variant_TrainServer) error {
+	ctx := stream.Context()
+	var (
+		mu        sync.Mutex
+		finalSent bool
+	)
+	emit := func(e Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if finalSent {
+			return errors.New("variant: event emitted after the Final event")
+		}
+		n := 0
+		for _, set := range []bool{e.Epoch != nil, e.Log != nil, e.Artifact != nil, e.Final != nil} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			return fmt.Errorf("variant: an Event must have exactly one field set, got %d", n)
+		}
+		switch {
+		case e.Epoch != nil:
+			return stream.Send(&pb.TrainEvent{Event: &pb.TrainEvent_Epoch{Epoch: &pb.EpochReport{
+				Epoch: int32(e.Epoch.Epoch), Metrics: e.Epoch.Metrics}}})
+		case e.Log != nil:
+			return stream.Send(&pb.TrainEvent{Event: &pb.TrainEvent_Log{Log: &pb.LogLine{
+				Level: e.Log.Level, Text: e.Log.Text}}})
+		case e.Artifact != nil:
+			for _, c := range chunks(*e.Artifact) {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if err := stream.Send(&pb.TrainEvent{Event: &pb.TrainEvent_Artifact{Artifact: c}}); err != nil {
+					return err
+				}
+			}
+			return nil
+		default:
+			finalSent = true
+			return stream.Send(&pb.TrainEvent{Event: &pb.TrainEvent_Final{Final: &pb.FinalReport{
+				Metrics: e.Final.Metrics, Meta: e.Final.Meta}}})
+		}
+	}
+	err := s.impl.Train(ctx, fromPBTrainRequest(req), emit)
+	mu.Lock()
+	defer mu.Unlock()
+	var de *DivergedError
+	if errors.As(err, &de) {
+		return stream.Send(&pb.TrainEvent{Event: &pb.TrainEvent_Diverged{Diverged: &pb.Diverged{
+			Epoch: int32(de.Epoch), Reason: de.Reason}}})
+	}
+	if err != nil {
+		return toStatus(ctx, err)
+	}
+	if !finalSent {
+		return status.Error(codes.Internal, "variant: Train returned without emitting a Final event")
+	}
+	return nil
+}
+
+// toStatus maps a Variant error to a gRPC status the host understands.
+func toStatus(ctx context.Context, err error) error {
+	switch {
+	case ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+		return status.FromContextError(ctx.Err()).Err()
+	case errors.Is(err, ErrInvalidParams):
+		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, ErrUnimplemented):
+		return status.Error(codes.Unimplemented, err.Error())
+	}
+	return status.Error(codes.Unknown, err.Error())
+}
+
+// recvCheckpoint reads a client stream: header in the first message,
+// checkpoint bytes in every message.
+func recvCheckpoint[M any](recv func() (M, error), chunk func(M) []byte) (first M, ckpt []byte, err error) {
+	for i := 0; ; i++ {
+		m, err := recv()
+		if err == io.EOF {
+			if i == 0 {
+				return first, nil, status.Error(codes.InvalidArgument, "empty request stream")
+			}
+			return first, ckpt, nil
+		}
+		if err != nil {
+			return first, nil, err
+		}
+		if i == 0 {
+			first = m
+		}
+		ckpt = append(ckpt, chunk(m)...)
+	}
+}
+
+func sendArtifact(ctx context.Context, a Artifact, send func(*pb.ArtifactChunk) error) error {
+	for _, c := range chunks(a) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := send(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *grpcServer) Sample(stream pb.Variant_SampleServer) error {
+	sm, ok := s.impl.(Sampler)
+	if !ok {
+		return status.Error(codes.Unimplemented, "this variant does not implement Sample")
+	}
+	ctx := stream.Context()
+	first, ckpt, err := recvCheckpoint(stream.Recv, (*pb.SampleRequest).GetCheckpointChunk)
+	if err != nil {
+		return err
+	}
+	h := first.GetHeader()
+	if h == nil {
+		return status.Error(codes.InvalidArgument, "the first Sample message has no header")
+	}
+	a, err := sm.Sample(ctx, SampleRequest{
+		Params: fromPBParams(h.GetParams()), Checkpoint: ckpt, N: int(h.GetN()), Seed: h.GetSeed(),
+	})
+	if err != nil {
+		return toStatus(ctx, err)
+	}
+	return sendArtifact(ctx, a, stream.Send)
+}
+
+func (s *grpcServer) Reconstruct(stream pb.Variant_ReconstructServer) error {
+	rc, ok := s.impl.(Reconstructor)
+	if !ok {
+		return status.Error(codes.Unimplemented, "this variant does not implement Reconstruct")
+	}
+	ctx := stream.Context()
+	first, ckpt, err := recvCheckpoint(stream.Recv, (*pb.ReconstructRequest).GetCheckpointChunk)
+	if err != nil {
+		return err
+	}
+	h := first.GetHeader()
+	if h == nil {
+		return status.Error(codes.InvalidArgument, "the first Reconstruct message has no header")
+	}
+	a, err := rc.Reconstruct(ctx, ReconstructRequest{
+		Params: fromPBParams(h.GetParams()), Checkpoint: ckpt, Dataset: h.GetDataset(),
+		DataDir: h.GetDataDir(), N: int(h.GetN()),
+	})
+	if err != nil {
+		return toStatus(ctx, err)
+	}
+	return sendArtifact(ctx, a, stream.Send)
+}
