@@ -1,0 +1,493 @@
+package viz
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"io"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Artifact kinds, as in package variant (viz does not import the SDK).
+const (
+	kindReconstruction = "reconstruction"
+	kindSample         = "sample"
+	kindLatent         = "latent"
+)
+
+// Sections of a report, in page order.
+const (
+	SectionCurves  = "Loss curves"
+	SectionRecon   = "Reconstructions"
+	SectionSeq     = "Sequence reconstructions"
+	SectionSamples = "Samples from N(0, I)"
+	SectionLatent  = "Latent space"
+)
+
+var sectionOrder = []string{SectionCurves, SectionRecon, SectionSeq, SectionSamples, SectionLatent}
+
+// Figure is one picture of a report.
+type Figure struct {
+	File    string // a file name for --png DIR, e.g. "recon-run-3.png"
+	Section string
+	Title   string
+	Caption string
+	PNG     []byte
+	// Pixelated marks a grid of raw pixels: browsers must scale it without smoothing.
+	Pixelated bool
+}
+
+// FigureOptions tune Figures. Zero values pick defaults.
+type FigureOptions struct {
+	N       int              // reconstructions shown per run (default 10)
+	Samples int              // samples shown per run (default 64)
+	Scale   int              // pixel scale of image grids (default 2)
+	Labels  map[int64]string // run labels; default "run <id>"
+}
+
+func (o FigureOptions) label(r Run) string {
+	if l, ok := o.Labels[r.ID]; ok && l != "" {
+		return l
+	}
+	return "run " + strconv.FormatInt(r.ID, 10)
+}
+
+// Latest returns the artifact of kind with the highest epoch (the last one
+// stored among equals), or false.
+func Latest(r Run, kind string) (Artifact, bool) {
+	var best Artifact
+	found := false
+	for _, a := range r.Artifacts {
+		if a.Kind == kind && (!found || a.Epoch >= best.Epoch) {
+			best, found = a, true
+		}
+	}
+	return best, found
+}
+
+// Reconstruction decodes a reconstruction artifact into its inputs and outputs.
+func Reconstruction(a Artifact) (in, out Tensor, err error) {
+	ts, _, err := ReadSafetensors(a.Data)
+	if err != nil {
+		return in, out, err
+	}
+	in, ok1 := ts["input"]
+	out, ok2 := ts["output"]
+	if !ok1 || !ok2 {
+		return in, out, fmt.Errorf("reconstruction artifact %q lacks the tensors \"input\" and \"output\" (has %s)", a.Name, tensorNames(ts))
+	}
+	if in.Len() != out.Len() || len(in.Data) != len(out.Data) {
+		return in, out, fmt.Errorf("reconstruction artifact %q: input %v and output %v differ in shape", a.Name, in.Shape, out.Shape)
+	}
+	return in, out, nil
+}
+
+func tensorNames(ts map[string]Tensor) string {
+	names := make([]string, 0, len(ts))
+	for n := range ts {
+		names = append(names, strconv.Quote(n))
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// Figures draws every picture the runs' data allows: one loss-curve chart
+// for all runs, a reconstruction grid per run (the same first N test images
+// for every run) plus one side-by-side grid when the runs reconstructed the
+// same images, sequence line plots for recurrent runs, sample grids for
+// generative runs and a latent scatter for 2-D codes. A run whose artifact
+// cannot be drawn costs only that picture: the reason is returned in
+// warnings.
+func Figures(runs []Run, o FigureOptions) (figs []Figure, warnings []string) {
+	if o.N <= 0 {
+		o.N = 10
+	}
+	if o.Samples <= 0 {
+		o.Samples = 64
+	}
+	if o.Scale <= 0 {
+		o.Scale = 2
+	}
+	warn := func(r Run, format string, args ...any) {
+		warnings = append(warnings, o.label(r)+": "+fmt.Sprintf(format, args...))
+	}
+	add := func(f Figure, err error) bool {
+		if err != nil {
+			warnings = append(warnings, f.Title+": "+err.Error())
+			return false
+		}
+		figs = append(figs, f)
+		return true
+	}
+
+	// Loss curves.
+	var curves []Curve
+	for _, r := range runs {
+		c := Curve{Label: o.label(r), Train: r.History["train_loss"], Val: r.History["val_loss"]}
+		if len(c.Train)+len(c.Val) > 0 {
+			curves = append(curves, c)
+		}
+	}
+	if len(curves) > 0 {
+		png, err := LossCurves("Training (dashed) and validation (solid) loss", curves)
+		add(Figure{File: "loss.png", Section: SectionCurves, Title: "Loss per epoch",
+			Caption: "One colour per run: training loss dashed with open markers, validation loss solid.",
+			PNG:     png}, err)
+	}
+
+	// Reconstructions: decode first, so every run shows the same number of images.
+	type recon struct {
+		run     Run
+		in, out Tensor
+		meta    map[string]string
+	}
+	var recons []recon
+	for _, r := range runs {
+		a, ok := Latest(r, kindReconstruction)
+		if !ok {
+			continue
+		}
+		in, out, err := Reconstruction(a)
+		if err != nil {
+			warn(r, "%v", err)
+			continue
+		}
+		recons = append(recons, recon{r, in, out, a.Meta})
+	}
+	// The same test images for every run: as many as the run with the fewest stored.
+	n := o.N
+	for _, rc := range recons {
+		if _, _, isImage := ImageShape(rc.in, rc.meta); isImage {
+			n = min(n, rc.in.Len())
+		}
+	}
+	var rows []Tensor
+	var labels []string
+	same := true
+	for _, rc := range recons {
+		r := rc.run
+		h, w, isImage := ImageShape(rc.in, rc.meta)
+		if isImage {
+			img, _, err := ReconGrid(rc.in, rc.out, h, w, GridOptions{N: n, Scale: o.Scale})
+			var png []byte
+			if err == nil {
+				png, err = EncodePNG(img)
+			}
+			ok := add(Figure{File: fmt.Sprintf("recon-run-%d.png", r.ID), Section: SectionRecon,
+				Title:   o.label(r),
+				Caption: fmt.Sprintf("The first %d test images (top) and their reconstructions (below).", n),
+				PNG:     png, Pixelated: true}, err)
+			if ok {
+				if len(rows) == 0 {
+					rows = append(rows, head(rc.in, n))
+					labels = append(labels, "originals")
+				} else if !sameData(rows[0], head(rc.in, n)) || len(rows[0].Data) != n*h*w {
+					same = false
+				}
+				rows = append(rows, head(rc.out, n))
+				labels = append(labels, o.label(r))
+			}
+		}
+		if r.Variant == "rnn" || !isImage {
+			dims := ExampleDims(rc.in, rc.meta)
+			png, err := SequencePlot("", rc.in, rc.out, dims, 4)
+			add(Figure{File: fmt.Sprintf("sequence-run-%d.png", r.ID), Section: SectionSeq,
+				Title:   o.label(r),
+				Caption: "Test sequences (solid) and their reconstructions (dashed); with many features, the three that vary most.",
+				PNG:     png}, err)
+		}
+	}
+	if len(rows) > 2 {
+		if same {
+			h, w, _ := ImageShape(recons[0].in, recons[0].meta)
+			img, _, err := LabeledRows(rows, labels, h, w, GridOptions{N: n, Scale: o.Scale})
+			var png []byte
+			if err == nil {
+				png, err = EncodePNG(img)
+			}
+			if err == nil {
+				// Side by side goes first in its section.
+				f := Figure{File: "recon-compare.png", Section: SectionRecon, Title: "All runs, same test images",
+					Caption: "Top row: the test images; below, one row per run.", PNG: png, Pixelated: true}
+				figs = slices.Insert(figs, firstIn(figs, SectionRecon), f)
+			} else {
+				warnings = append(warnings, "side-by-side reconstructions: "+err.Error())
+			}
+		} else {
+			warnings = append(warnings, "the runs reconstructed different test images (different datasets?), so there is no side-by-side grid")
+		}
+	}
+
+	// Samples.
+	for _, r := range runs {
+		a, ok := Latest(r, kindSample)
+		if !ok {
+			continue
+		}
+		ts, _, err := ReadSafetensors(a.Data)
+		if err != nil {
+			warn(r, "sample artifact: %v", err)
+			continue
+		}
+		s, ok := ts["sample"]
+		if !ok {
+			warn(r, "sample artifact %q lacks the tensor \"sample\" (has %s)", a.Name, tensorNames(ts))
+			continue
+		}
+		h, w, isImage := ImageShape(s, a.Meta)
+		if !isImage {
+			warn(r, "samples of shape %v are not images; not drawn", s.Shape)
+			continue
+		}
+		ns := min(o.Samples, s.Len())
+		img, _, err := SampleGrid(s, h, w, GridOptions{N: ns, Cols: gridCols(ns), Scale: o.Scale})
+		var png []byte
+		if err == nil {
+			png, err = EncodePNG(img)
+		}
+		add(Figure{File: fmt.Sprintf("samples-run-%d.png", r.ID), Section: SectionSamples, Title: o.label(r),
+			Caption: fmt.Sprintf("%d codes drawn from N(0, I), decoded.", ns), PNG: png, Pixelated: true}, err)
+	}
+
+	// Latent scatter.
+	for _, r := range runs {
+		a, ok := Latest(r, kindLatent)
+		if !ok {
+			continue
+		}
+		ts, _, err := ReadSafetensors(a.Data)
+		if err != nil {
+			warn(r, "latent artifact: %v", err)
+			continue
+		}
+		code, ok1 := ts["code"]
+		label, ok2 := ts["label"]
+		if !ok1 || !ok2 {
+			warn(r, "latent artifact %q lacks the tensors \"code\" and \"label\" (has %s)", a.Name, tensorNames(ts))
+			continue
+		}
+		if len(code.Shape) != 2 || code.Shape[1] != 2 {
+			warn(r, "latent codes of shape %v are not 2-D; no scatter", code.Shape)
+			continue
+		}
+		png, err := LatentScatter(fmt.Sprintf("%s: test codes by digit", o.label(r)), code, label)
+		add(Figure{File: fmt.Sprintf("latent-run-%d.png", r.ID), Section: SectionLatent, Title: o.label(r),
+			Caption: fmt.Sprintf("The 2-D codes (means) of %d test images, coloured by their digit.", code.Len()),
+			PNG:     png}, err)
+	}
+	return figs, warnings
+}
+
+func firstIn(figs []Figure, section string) int {
+	for i, f := range figs {
+		if f.Section == section {
+			return i
+		}
+	}
+	return len(figs)
+}
+
+// gridCols picks a near-square grid: 64 → 8, 10 → 5, 3 → 3.
+func gridCols(n int) int {
+	c := 1
+	for c*c < n {
+		c++
+	}
+	return c
+}
+
+func head(t Tensor, n int) Tensor {
+	n = min(n, t.Len())
+	per := len(t.Data) / max(t.Len(), 1)
+	shape := append([]int{n}, t.Shape[1:]...)
+	return Tensor{Shape: shape, Data: t.Data[:n*per]}
+}
+
+func sameData(a, b Tensor) bool {
+	return len(a.Data) == len(b.Data) && slices.Equal(a.Data, b.Data)
+}
+
+// Page is the content of an HTML report.
+type Page struct {
+	Title      string
+	Intro      string      // one line under the title, e.g. the command that made it
+	Comparison *Comparison // the comparison table; nil for none
+	Runs       []Run       // per-run details: params, final metrics, facts
+	Figures    []Figure
+	Warnings   []string
+	Labels     map[int64]string // run labels, as in FigureOptions
+}
+
+// WriteHTML writes p as one self-contained HTML file: styles inline, every
+// picture a data: URI, no scripts, nothing fetched from the network.
+func WriteHTML(w io.Writer, p Page) error {
+	type fig struct {
+		Figure
+		Src template.URL
+	}
+	type section struct {
+		Name    string
+		Figures []fig
+	}
+	type kv struct{ K, V string }
+	type runView struct {
+		Title  string
+		Params []kv
+		Final  []kv
+		Facts  []kv
+	}
+	type view struct {
+		Page
+		Table    *Table
+		Summary  string
+		Sections []section
+		RunViews []runView
+		Open     bool
+	}
+	v := view{Page: p, Open: len(p.Runs) == 1}
+	if p.Comparison != nil {
+		t := p.Comparison.Table()
+		v.Table = &t
+		v.Summary = p.Comparison.Summary()
+	}
+	for _, name := range sectionOrder {
+		var s section
+		s.Name = name
+		for _, f := range p.Figures {
+			if f.Section == name {
+				s.Figures = append(s.Figures, fig{f, template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(f.PNG))})
+			}
+		}
+		if len(s.Figures) > 0 {
+			v.Sections = append(v.Sections, s)
+		}
+	}
+	o := FigureOptions{Labels: p.Labels}
+	for _, r := range p.Runs {
+		rv := runView{Title: fmt.Sprintf("%s — %s on %s, seed %d, %s", o.label(r), r.Variant, r.Dataset, r.Seed, r.Status)}
+		for _, k := range sortedKeys(r.Params) {
+			rv.Params = append(rv.Params, kv{k, FormatValue(r.Params[k])})
+		}
+		for _, k := range sortedKeys(r.Final) {
+			rv.Final = append(rv.Final, kv{k, strconv.FormatFloat(r.Final[k], 'g', 6, 64)})
+		}
+		for _, k := range sortedKeys(r.Meta) {
+			rv.Facts = append(rv.Facts, kv{k, r.Meta[k]})
+		}
+		v.RunViews = append(v.RunViews, rv)
+	}
+	var b bytes.Buffer
+	if err := pageTmpl.Execute(&b, v); err != nil {
+		return err
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
+	"num": func(t *Table, i int) bool { return t.Numeric[i] },
+}).Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; margin: 2em auto; max-width: 1200px; padding: 0 1em; }
+h1 { font-size: 1.6em; margin-bottom: .2em; }
+h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: .2em; }
+.intro { color: #666; margin-top: 0; }
+table { border-collapse: collapse; margin: .5em 0; }
+th, td { padding: .25em .7em; border-bottom: 1px solid #eee; text-align: left; white-space: nowrap; }
+th { background: #f6f6f6; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.scroll { overflow-x: auto; }
+.figs { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }
+figure { margin: 0; max-width: 100%; }
+figure img { max-width: 100%; height: auto; display: block; border: 1px solid #eee; }
+figure img.px { image-rendering: pixelated; image-rendering: crisp-edges; }
+figcaption { color: #555; font-size: .9em; max-width: 60ch; }
+figcaption b { color: #222; }
+.warn { background: #fff6e0; border-left: 4px solid #e0a800; padding: .5em 1em; }
+details { margin: .5em 0; }
+summary { cursor: pointer; font-weight: 600; }
+.kv { display: flex; gap: 2em; flex-wrap: wrap; }
+</style>
+</head>
+<body>
+<h1>{{.Title}}</h1>
+{{if .Intro}}<p class="intro">{{.Intro}}</p>{{end}}
+{{if .Warnings}}<div class="warn"><b>Not everything could be drawn:</b><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul></div>{{end}}
+{{with .Table}}
+<h2>Summary</h2>
+<p>{{$.Summary}}</p>
+<div class="scroll"><table>
+<thead><tr>{{range $i, $h := .Header}}<th{{if num $.Table $i}} class="num"{{end}}>{{$h}}</th>{{end}}</tr></thead>
+<tbody>{{range .Rows}}<tr>{{range $i, $c := .}}<td{{if num $.Table $i}} class="num"{{end}}>{{$c}}</td>{{end}}</tr>
+{{end}}</tbody>
+</table></div>
+{{end}}
+{{range .Sections}}
+<h2>{{.Name}}</h2>
+<div class="figs">
+{{range .Figures}}<figure>
+<img src="{{.Src}}" alt="{{.Title}}"{{if .Pixelated}} class="px"{{end}}>
+<figcaption><b>{{.Title}}</b>{{if .Caption}} — {{.Caption}}{{end}}</figcaption>
+</figure>
+{{end}}</div>
+{{end}}
+{{if .RunViews}}
+<h2>Runs</h2>
+{{range .RunViews}}<details{{if $.Open}} open{{end}}>
+<summary>{{.Title}}</summary>
+<div class="kv">
+<table><thead><tr><th>param</th><th>value</th></tr></thead><tbody>{{range .Params}}<tr><td>{{.K}}</td><td>{{.V}}</td></tr>{{end}}</tbody></table>
+<table><thead><tr><th>final metric</th><th class="num">value</th></tr></thead><tbody>{{range .Final}}<tr><td>{{.K}}</td><td class="num">{{.V}}</td></tr>{{end}}</tbody></table>
+{{if .Facts}}<table><thead><tr><th>fact</th><th>value</th></tr></thead><tbody>{{range .Facts}}<tr><td>{{.K}}</td><td>{{.V}}</td></tr>{{end}}</tbody></table>{{end}}
+</div>
+</details>
+{{end}}{{end}}
+</body>
+</html>
+`))
+
+// RunReport writes the HTML report of one run (`aexp show RUN --html`):
+// its params, final metrics and facts, loss curves, reconstructions,
+// samples and latent scatter, as one self-contained page. obj is the run's
+// sweep objective (zero: val_loss, minimized).
+func RunReport(w io.Writer, r Run, obj Objective) error {
+	figs, warns := Figures([]Run{r}, FigureOptions{})
+	c := Compare([]Run{r}, obj)
+	return WriteHTML(w, Page{
+		Title:      fmt.Sprintf("aexp run %d — %s", r.ID, r.Variant),
+		Intro:      fmt.Sprintf("%s on %s, seed %d, status %s", r.Variant, r.Dataset, r.Seed, r.Status),
+		Comparison: &c,
+		Runs:       []Run{r},
+		Figures:    figs,
+		Warnings:   warns,
+	})
+}
+
+// CompareReport writes the HTML report of several runs (`aexp compare
+// --html`): the comparison table, then the pictures of Figures, then each
+// run's details.
+func CompareReport(w io.Writer, title, intro string, c Comparison, runs []Run, o FigureOptions) error {
+	figs, warns := Figures(runs, o)
+	return WriteHTML(w, Page{Title: title, Intro: intro, Comparison: &c, Runs: runs, Figures: figs, Warnings: warns, Labels: o.Labels})
+}

@@ -1,0 +1,275 @@
+package viz_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"html"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aexp/aexp/variant"
+	"github.com/aexp/aexp/viz"
+	"github.com/aexp/aexp/viz/viztest"
+)
+
+// sampleRuns are four realistic runs: two dense runs that differ only by
+// seed, a 2-D VAE with samples and latent codes, and a recurrent run on
+// sine series.
+func sampleRuns(t *testing.T) []viz.Run {
+	t.Helper()
+	hist := func(epochs int, start, end float64) map[string][]viz.Point {
+		tr, va := viztest.Losses(epochs, start, end)
+		h := map[string][]viz.Point{}
+		for i := range tr {
+			h["train_loss"] = append(h["train_loss"], viz.Point{Epoch: i + 1, Value: tr[i]})
+			h["val_loss"] = append(h["val_loss"], viz.Point{Epoch: i + 1, Value: va[i]})
+			h["epoch_seconds"] = append(h["epoch_seconds"], viz.Point{Epoch: i + 1, Value: 2.5 + float64(i%2)*0.25})
+		}
+		return h
+	}
+	final := func(h map[string][]viz.Point, extra map[string]float64) map[string]float64 {
+		f := map[string]float64{}
+		for k, s := range h {
+			f[k] = s[len(s)-1].Value
+		}
+		for k, v := range extra {
+			f[k] = v
+		}
+		return f
+	}
+	recon, _, _ := viztest.Reconstruction(t, 10, 5)
+	recon2, _, _ := viztest.Reconstruction(t, 12, 5)
+	old, _, _ := viztest.Reconstruction(t, 3, 1) // an earlier epoch: must not be drawn
+	sample, _ := viztest.Sample(t, 64, 0)
+	lat := viztest.Latent(t, 600)
+	seq := viztest.Sequences(t, 8, 80)
+	h1, h2, h3, h4 := hist(5, 0.09, 0.012), hist(5, 0.092, 0.0125), hist(5, 0.2, 0.04), hist(5, 0.5, 0.02)
+	return []viz.Run{
+		{ID: 1, SweepID: 1, Variant: "dense", Dataset: "mnist", Status: "done", Seed: 0,
+			Params:  map[string]any{"lr": 0.001, "hidden": []any{int64(300), int64(150)}, "code": int64(32), "activation": "relu"},
+			History: h1, Final: final(h1, map[string]float64{"test_mse": 0.0121, "pca_mse": 0.0185}),
+			Meta:      map[string]string{"params": "535818", "blas": "openblas"},
+			Artifacts: []viz.Artifact{artifact(old), artifact(recon)}},
+		{ID: 2, SweepID: 1, Variant: "dense", Dataset: "mnist", Status: "done", Seed: 1,
+			Params:  map[string]any{"lr": 0.001, "hidden": []any{int64(300), int64(150)}, "code": int64(32), "activation": "relu"},
+			History: h2, Final: final(h2, map[string]float64{"test_mse": 0.0127, "pca_mse": 0.0185}),
+			Meta:      map[string]string{"params": "535818"},
+			Artifacts: []viz.Artifact{artifact(recon2)}},
+		{ID: 3, SweepID: 1, Variant: "vae", Dataset: "mnist", Status: "done", Seed: 0,
+			Params:  map[string]any{"lr": 0.001, "hidden": []any{int64(512), int64(256)}, "latent": int64(2), "beta": 1.0},
+			History: h3, Final: final(h3, map[string]float64{"test_mse": 0.039, "pca_mse": 0.0557, "test_neg_elbo": 143.2}),
+			Meta:      map[string]string{"params": "1068820"},
+			Artifacts: []viz.Artifact{artifact(recon), artifact(sample), artifact(lat)}},
+		{ID: 4, SweepID: 1, Variant: "rnn", Dataset: "sines", Status: "done", Seed: 0,
+			Params:  map[string]any{"lr": 0.003, "cell": "gru", "hidden": []any{int64(64)}, "code": int64(16)},
+			History: h4, Final: final(h4, map[string]float64{"test_mse": 0.021, "pca_mse": 0.034}),
+			Meta:      map[string]string{"params": "38017"},
+			Artifacts: []viz.Artifact{artifact(seq)}},
+	}
+}
+
+func TestFigures(t *testing.T) {
+	runs := sampleRuns(t)
+	figs, warns := viz.Figures(runs, viz.FigureOptions{})
+	var names []string
+	for _, f := range figs {
+		names = append(names, f.File)
+		img := decodePNG(t, f.PNG)
+		if v := variance(img); v < 1e-3 {
+			t.Errorf("%s looks blank (variance %g)", f.File, v)
+		}
+		if dir := os.Getenv("VIZ_KEEP"); dir != "" {
+			os.WriteFile(filepath.Join(dir, f.File), f.PNG, 0o644)
+		}
+	}
+	want := "loss.png recon-compare.png recon-run-1.png recon-run-2.png recon-run-3.png sequence-run-4.png samples-run-3.png latent-run-3.png"
+	if got := strings.Join(names, " "); got != want {
+		t.Errorf("figures:\n got %s\nwant %s", got, want)
+	}
+	if len(warns) != 0 {
+		t.Errorf("warnings: %q", warns)
+	}
+	// Every run shows the same 10 test images (run 2 stored 12): 10 columns.
+	for _, f := range figs {
+		if strings.HasPrefix(f.File, "recon-run-") {
+			if w := decodePNG(t, f.PNG).Bounds().Dx(); w != 10*56+11*2 {
+				t.Errorf("%s is %d px wide, want 10 images ×2", f.File, w)
+			}
+		}
+	}
+}
+
+func TestFiguresWarnOnBrokenArtifacts(t *testing.T) {
+	runs := []viz.Run{{ID: 9, Variant: "dense", Status: "done", Artifacts: []viz.Artifact{
+		{Kind: variant.KindReconstruction, Name: "r", Data: []byte("not safetensors")},
+		{Kind: variant.KindSample, Name: "s", Data: viztest.Safetensors(t, nil)},
+	}}}
+	figs, warns := viz.Figures(runs, viz.FigureOptions{})
+	if len(figs) != 0 || len(warns) != 2 {
+		t.Fatalf("figures %d, warnings %q", len(figs), warns)
+	}
+	if !strings.Contains(warns[1], `lacks the tensor "sample"`) {
+		t.Errorf("warning %q does not say what is missing", warns[1])
+	}
+}
+
+var imgSrc = regexp.MustCompile(`<img src="([^"]*)"`)
+
+func writeReport(t *testing.T) (path string, nImages int) {
+	t.Helper()
+	runs := sampleRuns(t)
+	c := viz.Compare(runs, viz.Objective{Metric: "val_loss", Goal: "minimize"})
+	var b bytes.Buffer
+	if err := viz.CompareReport(&b, "aexp compare 1 2 3 4", "4 runs of sweep 1", c, runs, viz.FigureOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	if dir := os.Getenv("VIZ_KEEP"); dir != "" {
+		os.WriteFile(filepath.Join(dir, "report.html"), b.Bytes(), 0o644)
+	}
+	srcs := imgSrc.FindAllStringSubmatch(page, -1)
+	for _, m := range srcs {
+		data, ok := strings.CutPrefix(html.UnescapeString(m[1]), "data:image/png;base64,")
+		if !ok {
+			t.Fatalf("image source %.40q is not an inline PNG", m[1])
+		}
+		png, err := base64.StdEncoding.DecodeString(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decodePNG(t, png)
+	}
+	for _, bad := range []string{"http://", "https://", "<script", "<link"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("report contains %q: it must be self-contained", bad)
+		}
+	}
+	path = filepath.Join(t.TempDir(), "report.html")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if dir := os.Getenv("VIZ_KEEP"); dir != "" {
+		os.WriteFile(filepath.Join(dir, "report.html"), b.Bytes(), 0o644)
+	}
+	return path, len(srcs)
+}
+
+func TestHTMLReportSelfContained(t *testing.T) {
+	_, n := writeReport(t)
+	if n != 8 {
+		t.Errorf("%d images, want 8", n)
+	}
+}
+
+func TestRunReport(t *testing.T) {
+	r := sampleRuns(t)[2]
+	var b bytes.Buffer
+	if err := viz.RunReport(&b, r, viz.Objective{}); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	for _, want := range []string{"aexp run 3", "test_neg_elbo", "Samples from N(0, I)", "Latent space", "<details open>"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("run report lacks %q", want)
+		}
+	}
+	if n := len(imgSrc.FindAllString(html, -1)); n != 4 {
+		t.Errorf("%d images, want 4 (loss, reconstruction, samples, latent)", n)
+	}
+}
+
+// TestHTMLReportInChromium opens the report in headless Chromium, lets a
+// small script check every image, and inspects a screenshot.
+func TestHTMLReportInChromium(t *testing.T) {
+	path, n := writeReport(t)
+	checkInChromium(t, path, n)
+}
+
+// checkInChromium asserts that the page at path renders want images, none
+// broken, and that its screenshot is not blank.
+func checkInChromium(t *testing.T, path string, want int) {
+	chrome := ChromiumPath()
+	if chrome == "" {
+		t.Skip("chromium not installed (apt-get install -y chromium); .ci/run installs it")
+	}
+	// A copy of the page with a checker that reports through the title.
+	page, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checker := `<script>
+window.addEventListener("load", function () {
+  var imgs = document.images, ok = 0, bad = [];
+  for (var i = 0; i < imgs.length; i++) {
+    if (imgs[i].complete && imgs[i].naturalWidth > 0) ok++; else bad.push(imgs[i].alt || i);
+  }
+  document.title = "IMAGES ok=" + ok + " broken=" + bad.length + " [" + bad.join(",") + "]";
+});
+</script>`
+	checked := strings.Replace(string(page), "</body>", checker+"</body>", 1)
+	dir := t.TempDir()
+	cpath := filepath.Join(dir, "checked.html")
+	if err := os.WriteFile(cpath, []byte(checked), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) []byte {
+		ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+		defer cancel()
+		base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+			"--disable-background-networking", "--disable-component-update", "--disable-sync",
+			"--disable-dev-shm-usage", "--user-data-dir=" + t.TempDir()}
+		cmd := exec.CommandContext(ctx, chrome, append(base, args...)...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", chrome, err, tail(stderr.String(), 2000))
+		}
+		return out
+	}
+	dom := string(run("--virtual-time-budget=5000", "--dump-dom", "file://"+cpath))
+	m := regexp.MustCompile(`<title>IMAGES ok=(\d+) broken=(\d+) \[([^\]]*)\]</title>`).FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the checker did not run; dumped DOM starts:\n%s", tail(dom, 600))
+	}
+	if m[1] != fmt.Sprint(want) || m[2] != "0" {
+		t.Errorf("Chromium rendered %s of %d images; broken: %s [%s]", m[1], want, m[2], m[3])
+	}
+	shot := filepath.Join(dir, "shot.png")
+	run("--screenshot="+shot, "--window-size=1280,2400", "--hide-scrollbars", "file://"+path)
+	b, err := os.ReadFile(shot)
+	if err != nil {
+		t.Fatalf("no screenshot: %v", err)
+	}
+	img := decodePNG(t, b)
+	if v := variance(img); v < 1e-3 {
+		t.Errorf("screenshot looks blank (variance %g)", v)
+	}
+	if d := os.Getenv("VIZ_KEEP"); d != "" {
+		os.WriteFile(filepath.Join(d, "screenshot.png"), b, 0o644)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// ChromiumPath finds a Chromium binary, or "".
+func ChromiumPath() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
