@@ -457,7 +457,7 @@ func TestDiscover(t *testing.T) {
 	copyPlugin(t, b, "two")
 	os.WriteFile(filepath.Join(a, "README"), []byte("x"), 0o644)
 	os.WriteFile(filepath.Join(a, "aexp-variant-data"), []byte("x"), 0o644) // not executable: skipped
-	os.Symlink(pa, filepath.Join(b, "aexp-variant-one"))                      // same file twice: fine
+	os.Symlink(pa, filepath.Join(b, "aexp-variant-one"))                    // same file twice: fine
 	got, err := variant.Discover(a, b, filepath.Join(a, "missing"), "")
 	if err != nil {
 		t.Fatal(err)

@@ -145,7 +145,7 @@ func schemaFields(v reflect.Value, ps *[]Param, seen map[string]string) error {
 		switch {
 		case f.Tag.Get("required") == "true":
 			p.Default = nil
-		case f.Tag.Get("default") != "" || hasTag(f, "default"):
+		case hasTag(f, "default"):
 			d, err := parseDefault(typ, f.Tag.Get("default"))
 			if err != nil {
 				return fmt.Errorf("variant.Schema: field %s: bad default tag: %v", f.Name, err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -46,13 +47,14 @@ var handshake = plugin.HandshakeConfig{
 // grpcPlugin adapts a Variant to go-plugin's GRPCPlugin.
 type grpcPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
-	impl Variant // nil on the host side
+	impl   Variant      // nil on the host side
+	logger hclog.Logger // plugin side: the real stderr
 }
 
 var _ plugin.GRPCPlugin = (*grpcPlugin)(nil)
 
 func (p *grpcPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	pb.RegisterVariantServer(s, &grpcServer{impl: p.impl})
+	pb.RegisterVariantServer(s, &grpcServer{impl: p.impl, logger: p.logger})
 	return nil
 }
 
@@ -93,7 +95,7 @@ func Serve(v Variant) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{
-			ProtocolVersion: {pluginName: &grpcPlugin{impl: v}},
+			ProtocolVersion: {pluginName: &grpcPlugin{impl: v, logger: logger}},
 		},
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
 			opts = append(opts, grpc.MaxRecvMsgSize(maxMsgSize), grpc.MaxSendMsgSize(maxMsgSize))
@@ -108,7 +110,32 @@ func Serve(v Variant) {
 // types, delegates to the Variant, and converts back.
 type grpcServer struct {
 	pb.UnimplementedVariantServer
-	impl Variant
+	impl   Variant
+	logger hclog.Logger
+}
+
+// CancelGrace is how soon a Variant's Train must return after its context
+// is cancelled. A plugin that takes longer logs a warning on stderr
+// containing "Train still running" (the conformance kit looks for it); the
+// host has stopped listening by then and will kill the process.
+const CancelGrace = time.Second
+
+// watchCancel warns on stderr when Train outlives its cancelled context.
+func (s *grpcServer) watchCancel(ctx context.Context, done <-chan struct{}) {
+	select {
+	case <-done:
+		return
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(CancelGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		if s.logger != nil {
+			s.logger.Warn(fmt.Sprintf("Train still running %v after its context was cancelled; Train must return ctx.Err() promptly", CancelGrace))
+		}
+	}
 }
 
 var _ pb.VariantServer = (*grpcServer)(nil)
@@ -172,7 +199,10 @@ func (s *grpcServer) Train(req *pb.TrainRequest, stream pb.Variant_TrainServer) 
 				Metrics: e.Final.Metrics, Meta: e.Final.Meta}}})
 		}
 	}
+	done := make(chan struct{})
+	go s.watchCancel(ctx, done)
 	err := s.impl.Train(ctx, fromPBTrainRequest(req), emit)
+	close(done)
 	mu.Lock()
 	defer mu.Unlock()
 	var de *DivergedError
