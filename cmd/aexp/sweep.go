@@ -3,14 +3,234 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"github.com/aexp/aexp/orchestrator"
+	"github.com/aexp/aexp/store"
+	"github.com/aexp/aexp/variant"
 )
 
-// runSweep is being built; see the issue tracker.
+const sweepHelp = `Usage: aexp sweep [flags] SPEC.toml
+
+Expand a TOML sweep spec into runs, validate every run against its variant
+plugin, train the runs in parallel (one plugin process each), record
+everything in the SQLite store and print a leaderboard.
+
+Running the same spec again resumes it: finished runs are skipped, failed,
+timed-out, canceled and interrupted runs are retried (failed ones up to
+budget.attempts). A spec whose runs changed is refused unless --force;
+budget fields (run_cap, samples, parallel, timeout, attempts, target, keep)
+may always change.
+
+Exit status: 0 all runs finished, 1 error, 2 bad spec or usage, 3 some runs
+failed (failed, timed_out, diverged), 130 interrupted.
+
+Examples:
+  aexp sweep sweeps/dense.toml
+  aexp sweep --parallel 1 --db results.db sweeps/vae.toml
+  aexp sweep --dry-run sweeps/vae.toml      # the same as: aexp plan sweeps/vae.toml
+  aexp sweep --force sweeps/vae.toml        # continue a sweep whose spec changed
+
+Flags:
+`
+
+const planHelp = `Usage: aexp plan [flags] SPEC.toml
+
+Print the runs a spec expands to, after validating them against the
+plugins, without running anything or touching the store (aexp sweep
+--dry-run does the same).
+
+Examples:
+  aexp plan sweeps/vae.toml
+  aexp plan --json sweeps/vae.toml | jq '.runs[].params'
+  aexp plan --no-validate sweeps/vae.toml   # without starting the plugins
+
+Flags:
+`
+
 func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("sweep: not built yet")
+	return sweepCommand(ctx, "sweep", args, stdout, stderr)
 }
 
 func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("plan: not built yet")
+	return sweepCommand(ctx, "plan", args, stdout, stderr)
+}
+
+type sweepFlags struct {
+	db, pluginDir                   string
+	parallel                        int
+	dryRun, failFast, force, asJSON bool
+	noValidate, verbose, plain      bool
+}
+
+func sweepCommand(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
+	var f sweepFlags
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	help := sweepHelp
+	if name == "plan" {
+		help = planHelp
+	}
+	fs.Usage = func() {
+		fmt.Fprint(stderr, help)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&f.pluginDir, "plugin-dir", "", "directory holding aexp-variant-* plugins (searched before $AEXP_PLUGIN_DIR, aexp's own directory and $PATH)")
+	fs.BoolVar(&f.asJSON, "json", false, "with --dry-run/plan: print the plan as JSON")
+	fs.BoolVar(&f.noValidate, "no-validate", false, "with --dry-run/plan: do not start the plugins to validate params")
+	if name == "sweep" {
+		fs.StringVar(&f.db, "db", "", "SQLite store (default $AEXP_DB, else ./aexp.db)")
+		fs.IntVar(&f.parallel, "parallel", 0, "runs side by side (overrides budget.parallel; default: the number of cores)")
+		fs.BoolVar(&f.dryRun, "dry-run", false, "print the expanded runs and exit (the same as aexp plan)")
+		fs.BoolVar(&f.failFast, "fail-fast", false, "stop the sweep at the first failed run (the others are canceled)")
+		fs.BoolVar(&f.force, "force", false, "continue a sweep whose recorded spec differs from this one")
+		fs.BoolVar(&f.verbose, "v", false, "verbose: also the plugins' log lines")
+		fs.BoolVar(&f.plain, "plain", false, "plain log lines instead of progress bars, even on a terminal")
+	} else {
+		f.dryRun = true
+	}
+	var paths []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return withCode(exitUsage, errors.New(""))
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		paths = append(paths, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(paths) != 1 {
+		fs.Usage()
+		return withCode(exitUsage, fmt.Errorf("%s: want exactly one spec file, got %d", name, len(paths)))
+	}
+	if f.parallel < 0 {
+		return withCode(exitUsage, fmt.Errorf("--parallel must be positive"))
+	}
+
+	spec, err := orchestrator.ParseFile(paths[0])
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return withCode(exitUsage, err)
+		}
+		return specError(err)
+	}
+	plan, err := orchestrator.Expand(spec)
+	if err != nil {
+		return specError(err)
+	}
+
+	if f.dryRun && f.noValidate {
+		return writePlan(stdout, plan, f.asJSON)
+	}
+	plugins, err := variant.DiscoverDefault(f.pluginDir)
+	if err != nil {
+		return err
+	}
+	checked, err := orchestrator.Check(ctx, plan, plugins, stderr)
+	if err != nil {
+		if ctx.Err() != nil {
+			return withCode(exitInterrupted, errors.New("interrupted"))
+		}
+		return specError(err)
+	}
+	if f.dryRun {
+		return writePlan(stdout, plan, f.asJSON)
+	}
+
+	db, err := store.Open(sweepDBPath(f.db))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	opts := orchestrator.Options{Parallel: f.parallel, FailFast: f.failFast, Force: f.force, Log: stderr, Verbose: f.verbose}
+	if file, ok := stderr.(*os.File); ok && !f.plain && term.IsTerminal(int(file.Fd())) {
+		opts.Progress = orchestrator.NewBarProgress(stderr, f.verbose)
+	}
+	eng := orchestrator.NewEngine(checked, db, opts)
+
+	// The first SIGINT/SIGTERM cancels ctx (see main): the engine stops
+	// scheduling, cancels the running runs and records them as canceled.
+	// A second one kills every plugin process group at once and exits.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	stopWatch := make(chan struct{})
+	defer close(stopWatch)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stopWatch:
+				return
+			case <-sigs:
+				n++
+				if n == 1 {
+					fmt.Fprintln(stderr, "aexp: stopping: canceling running runs (press Ctrl-C again to kill them at once)")
+					continue
+				}
+				fmt.Fprintln(stderr, "aexp: killing every plugin process now; the next aexp sweep reclaims the runs")
+				eng.KillAll()
+				os.Exit(exitInterrupted)
+			}
+		}
+	}()
+
+	res, err := eng.Run(ctx)
+	if err != nil {
+		var ce *orchestrator.ChangedSpecError
+		if errors.As(err, &ce) {
+			return withCode(exitUsage, err)
+		}
+		return err
+	}
+	if err := orchestrator.WriteLeaderboard(context.WithoutCancel(ctx), stdout, db, plan, res.SweepID); err != nil {
+		return err
+	}
+	switch {
+	case res.Interrupted:
+		return withCode(exitInterrupted, fmt.Errorf("interrupted: running runs were canceled; run the same command again to resume"))
+	case res.Failed() > 0 || res.FailedFast:
+		return withCode(exitRunsFailed, fmt.Errorf("%d run(s) did not finish well (failed, timed out or diverged); aexp show <run> has the details", res.Failed()))
+	}
+	return nil
+}
+
+// specError maps problems with a spec to exit status 2; other errors pass.
+func specError(err error) error {
+	if orchestrator.IsSpecError(err) {
+		return withCode(exitUsage, err)
+	}
+	return err
+}
+
+func writePlan(w io.Writer, plan *orchestrator.Plan, asJSON bool) error {
+	if asJSON {
+		return plan.WriteJSON(w)
+	}
+	return plan.Write(w)
+}
+
+// sweepDBPath resolves the store's path: the flag, else $AEXP_DB, else
+// ./aexp.db.
+func sweepDBPath(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if p := strings.TrimSpace(os.Getenv("AEXP_DB")); p != "" {
+		return p
+	}
+	return "aexp.db"
 }

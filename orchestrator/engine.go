@@ -1,0 +1,604 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aexp/aexp/store"
+	"github.com/aexp/aexp/variant"
+)
+
+// Options configure a sweep's execution. Zero values are sensible.
+type Options struct {
+	Parallel int  // overrides budget.parallel when > 0
+	Cores    int  // 0: runtime.NumCPU()
+	FailFast bool // stop the sweep (cancelling running runs) at the first failed run
+	// Force continues a sweep whose recorded spec differs from this one
+	// (the stored spec is replaced; recorded runs are kept).
+	Force bool
+
+	Progress Progress  // nil: plain log lines to Log
+	Log      io.Writer // log lines (nil: discarded)
+	Verbose  bool      // also plugin log events and stderr
+
+	HeartbeatEvery time.Duration // 0: 2s
+	StaleAfter     time.Duration // 0: 30s; runs of a live aexp are never older
+	StartTimeout   time.Duration // plugin handshake; 0: 30s
+}
+
+// Result is how a sweep ended.
+type Result struct {
+	SweepID     int64
+	Counts      map[string]int // run status -> runs of this plan
+	Interrupted bool           // stopped by ctx (SIGINT/SIGTERM)
+	FailedFast  bool
+	TargetRun   int64 // a run that reached the objective's target (0: none)
+	Skipped     int   // runs already done/pruned/diverged before this invocation
+	Exhausted   int   // failed runs with no attempts left, not retried
+}
+
+// Failed is the number of runs that did not finish well.
+func (r *Result) Failed() int {
+	return r.Counts[store.StatusFailed] + r.Counts[store.StatusTimedOut] + r.Counts[store.StatusDiverged]
+}
+
+// ChangedSpecError refuses to resume a sweep whose spec changed.
+type ChangedSpecError struct {
+	Name, DB string
+	Changes  []string
+}
+
+func (e *ChangedSpecError) Error() string {
+	what := "its spec"
+	if len(e.Changes) > 0 {
+		what = strings.Join(e.Changes, ", ")
+	}
+	return fmt.Sprintf("sweep %q in %s was run with a different spec (changed: %s); budget fields (run_cap, samples, parallel, timeout, attempts, target, keep) may change, others may not.\n"+
+		"Rerun with --force to continue it with this spec (recorded runs are kept), or rename the sweep to start a new one", e.Name, e.DB, what)
+}
+
+// Engine runs a checked plan against a store.
+type Engine struct {
+	c    *Checked
+	db   *store.DB
+	opts Options
+	prog Progress
+
+	mu    sync.Mutex
+	live  map[int64]*variant.Plugin // run id -> its plugin process
+	ended bool
+}
+
+// NewEngine prepares to run c, recording into db.
+func NewEngine(c *Checked, db *store.DB, opts Options) *Engine {
+	if opts.Cores <= 0 {
+		opts.Cores = runtime.NumCPU()
+	}
+	if opts.HeartbeatEvery <= 0 {
+		opts.HeartbeatEvery = 2 * time.Second
+	}
+	if opts.StaleAfter <= 0 {
+		opts.StaleAfter = 30 * time.Second
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 30 * time.Second
+	}
+	if opts.Log == nil {
+		opts.Log = io.Discard
+	}
+	e := &Engine{c: c, db: db, opts: opts, live: map[int64]*variant.Plugin{}}
+	e.prog = opts.Progress
+	if e.prog == nil {
+		e.prog = NewLogProgress(opts.Log, opts.Verbose)
+	}
+	return e
+}
+
+// Parallel is the number of runs side by side and the threads each gets.
+func (e *Engine) Parallel() (parallel, threads int) {
+	parallel = e.c.Spec.Budget.Parallel
+	if e.opts.Parallel > 0 {
+		parallel = e.opts.Parallel
+	}
+	if parallel <= 0 {
+		parallel = e.opts.Cores
+	}
+	return parallel, max(1, e.opts.Cores/parallel)
+}
+
+// KillAll kills every running plugin process group at once (a second
+// Ctrl-C). Runs are left as they are; the next start reclaims them.
+func (e *Engine) KillAll() {
+	e.mu.Lock()
+	e.ended = true
+	ps := make([]*variant.Plugin, 0, len(e.live))
+	for _, p := range e.live {
+		ps = append(ps, p)
+	}
+	e.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range ps {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.Kill() }()
+	}
+	wg.Wait()
+}
+
+// track registers a live plugin; it returns false when the engine is being
+// killed (the caller must kill the plugin itself).
+func (e *Engine) track(id int64, p *variant.Plugin) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ended {
+		return false
+	}
+	e.live[id] = p
+	return true
+}
+
+func (e *Engine) untrack(id int64) {
+	e.mu.Lock()
+	delete(e.live, id)
+	e.mu.Unlock()
+}
+
+func (e *Engine) liveIDs() []int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ids := make([]int64, 0, len(e.live))
+	for id := range e.live {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// job is one run to attempt.
+type job struct {
+	run     *Run
+	rec     store.Run
+	attempt int // attempts started before this one (store's count)
+}
+
+// outcome is how one attempt ended.
+type outcome struct {
+	job       *job
+	status    string
+	objective float64 // NaN: none
+	err       string
+}
+
+var (
+	errPruned   = errors.New("pruned")
+	errTimedOut = errors.New("timed out")
+	errFailFast = errors.New("another run failed (--fail-fast)")
+)
+
+// Run executes the sweep: it records the sweep and its runs, skips what is
+// done, runs the rest in a pool of plugin processes, and returns how it
+// ended. Cancelling ctx (SIGINT/SIGTERM) stops scheduling, cancels running
+// runs (killing their process groups) and marks them canceled.
+func (e *Engine) Run(ctx context.Context) (*Result, error) {
+	s := e.c.Spec
+	bg := context.WithoutCancel(ctx) // store writes must land even while stopping
+	res := &Result{Counts: map[string]int{}}
+
+	exclusive, unlock, err := lockDB(e.db.Path())
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	stale := e.opts.StaleAfter
+	if exclusive {
+		// no other aexp process writes this store: every running run is an orphan
+		stale = 0
+	}
+	if n, err := e.db.ReclaimStale(bg, stale); err != nil {
+		return nil, err
+	} else if n > 0 {
+		fmt.Fprintf(e.opts.Log, "aexp: reclaimed %d run(s) left running by an aexp process that died; they will be retried\n", n)
+	}
+
+	hash := s.Hash()
+	if old, err := e.db.GetSweep(bg, s.Name); err == nil && old.SpecHash != hash && !e.opts.Force {
+		ce := &ChangedSpecError{Name: s.Name, DB: e.db.Path()}
+		if prev, perr := Parse(s.File, []byte(old.Spec)); perr == nil {
+			ce.Changes = s.Changes(prev)
+		}
+		return nil, ce
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	sw, _, err := e.db.EnsureSweepSpec(bg, store.SweepSpec{
+		Name: s.Name, Description: s.Description, Spec: s.Text, SpecHash: hash,
+		Objective: s.Objective.Metric, Goal: s.Objective.Goal,
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.SweepID = sw.ID
+
+	specs := make([]store.RunSpec, len(e.c.Runs))
+	for i, r := range e.c.Runs {
+		specs[i] = store.RunSpec{Key: r.Key, Variant: r.Variant, Dataset: r.Dataset, Seed: r.Seed,
+			Params: e.c.Full[r.Key], Attempts: s.Budget.Attempts}
+	}
+	recs, err := e.db.EnsureRuns(bg, sw.ID, specs)
+	if err != nil {
+		return nil, err
+	}
+
+	pr := newPruner(s.EarlyStop, s.Objective, s.Budget.Epochs)
+	var queue []*job
+	var history []int64
+	for i, rec := range recs {
+		r := e.c.Runs[i]
+		switch rec.Status {
+		case store.StatusDone, store.StatusPruned, store.StatusDiverged:
+			res.Skipped++
+			history = append(history, rec.ID)
+		case store.StatusRunning:
+			// another live aexp process runs it
+			fmt.Fprintf(e.opts.Log, "aexp: run %d is running in another aexp process; leaving it\n", rec.ID)
+		case store.StatusFailed, store.StatusTimedOut:
+			if rec.Attempt >= rec.MaxAttempts && !strings.HasPrefix(rec.Error, "aexp process died") {
+				res.Exhausted++
+				continue
+			}
+			queue = append(queue, &job{run: r, rec: rec, attempt: rec.Attempt})
+		default: // queued, canceled
+			queue = append(queue, &job{run: r, rec: rec, attempt: rec.Attempt})
+		}
+	}
+	if s.EarlyStop.Method != "none" && len(history) > 0 {
+		hs, err := e.db.Histories(bg, history)
+		if err != nil {
+			return nil, err
+		}
+		for id, h := range hs {
+			pts := h[s.Objective.Metric]
+			vals := make([]float64, 0, len(pts))
+			for _, p := range pts {
+				vals = append(vals, p.Value)
+			}
+			pr.seed(id, vals)
+		}
+	}
+
+	parallel, threads := e.Parallel()
+	fmt.Fprintf(e.opts.Log, "aexp: sweep %q (id %d): %d runs: %d to run, %d done before", s.Name, sw.ID, len(recs), len(queue), res.Skipped)
+	if res.Exhausted > 0 {
+		fmt.Fprintf(e.opts.Log, ", %d failed with no attempts left (raise budget.attempts to retry them)", res.Exhausted)
+	}
+	fmt.Fprintf(e.opts.Log, "; %d in parallel, %d BLAS thread(s) each\n", parallel, threads)
+
+	e.prog.Start(len(recs), res.Skipped)
+	defer e.prog.Stop()
+
+	// heartbeats for running runs
+	hbCtx, hbStop := context.WithCancel(bg)
+	var hbWG sync.WaitGroup
+	hbWG.Add(1)
+	go func() {
+		defer hbWG.Done()
+		t := time.NewTicker(e.opts.HeartbeatEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-hbCtx.Done():
+				return
+			case <-t.C:
+				if ids := e.liveIDs(); len(ids) > 0 {
+					_ = e.db.Heartbeat(hbCtx, ids...)
+				}
+			}
+		}
+	}()
+	defer func() { hbStop(); hbWG.Wait() }()
+
+	runCtx, stopRuns := context.WithCancelCause(ctx)
+	defer stopRuns(nil)
+	results := make(chan outcome)
+	running := 0
+	stopping := false
+	done := ctx.Done()
+	for {
+		for !stopping && running < parallel && len(queue) > 0 {
+			j := queue[0]
+			queue = queue[1:]
+			running++
+			go func() { results <- e.attempt(runCtx, bg, j, threads, pr) }()
+		}
+		if running == 0 {
+			break
+		}
+		select {
+		case <-done:
+			done = nil
+			stopping = true
+			res.Interrupted = true
+		case o := <-results:
+			running--
+			st := o.status
+			retry := (st == store.StatusFailed || st == store.StatusTimedOut) &&
+				o.job.attempt+1 < s.Budget.Attempts && !stopping
+			if retry {
+				fmt.Fprintf(e.opts.Log, "aexp: run %d %s (attempt %d of %d); retrying\n", o.job.rec.ID, st, o.job.attempt+1, s.Budget.Attempts)
+				queue = append(queue, &job{run: o.job.run, rec: o.job.rec, attempt: o.job.attempt + 1})
+				continue
+			}
+			switch st {
+			case store.StatusFailed, store.StatusTimedOut, store.StatusDiverged:
+				if e.opts.FailFast && !stopping {
+					stopping = true
+					res.FailedFast = true
+					fmt.Fprintf(e.opts.Log, "aexp: run %d %s; stopping the sweep (--fail-fast)\n", o.job.rec.ID, st)
+					stopRuns(errFailFast)
+				}
+			case store.StatusDone:
+				if s.Objective.reached(o.objective) && res.TargetRun == 0 {
+					res.TargetRun = o.job.rec.ID
+					if !stopping {
+						stopping = true
+						fmt.Fprintf(e.opts.Log, "aexp: run %d reached the target %s %g (%g); starting no more runs\n",
+							o.job.rec.ID, s.Objective.Metric, *s.Objective.Target, o.objective)
+					}
+				}
+			}
+		}
+	}
+
+	// counts over the plan's runs, from the store
+	final, err := e.db.ListRuns(bg, store.RunFilter{SweepID: sw.ID})
+	if err != nil {
+		return nil, err
+	}
+	keys := map[string]bool{}
+	for _, r := range e.c.Runs {
+		keys[r.Key] = true
+	}
+	for _, r := range final {
+		if keys[r.RunKey] {
+			res.Counts[r.Status]++
+		}
+	}
+	status := store.SweepDone
+	switch {
+	case res.Interrupted:
+		status = store.SweepCanceled
+	case res.Failed() > 0 || res.Counts[store.StatusCanceled] > 0:
+		status = store.SweepFailed
+	}
+	if err := e.db.FinishSweep(bg, sw.ID, status); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// attempt runs one attempt of a run in its own plugin process.
+func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *pruner) (o outcome) {
+	s := e.c.Spec
+	r := j.run
+	id := j.rec.ID
+	o = outcome{job: j, objective: math.NaN()}
+	plug := e.c.Plugins[r.Variant]
+	label := e.label(r)
+	e.prog.RunStart(id, label, s.Budget.Epochs)
+	defer func() { e.prog.RunEnd(id, o.status, o.err) }()
+
+	finish := func(f store.RunFinish) {
+		o.status, o.err = f.Status, f.Error
+		if err := e.db.FinishRun(bg, id, f); err != nil {
+			o.status, o.err = store.StatusFailed, "recording the run: "+err.Error()
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		o.status = store.StatusQueued
+		return o
+	}
+
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if s.Budget.Timeout > 0 {
+		var c2 context.CancelFunc
+		actx, c2 = context.WithTimeoutCause(actx, s.Budget.Timeout, errTimedOut)
+		defer c2()
+	}
+	env := []string{fmt.Sprintf("OPENBLAS_NUM_THREADS=%d", threads), fmt.Sprintf("GOMAXPROCS=%d", threads)}
+	var logw io.Writer
+	if e.opts.Verbose {
+		logw = prefixWriter(e.opts.Log, fmt.Sprintf("[run %d] ", id))
+	}
+	p, err := variant.Launch(actx, plug.Path, variant.LaunchOptions{Stderr: logw, StartTimeout: e.opts.StartTimeout, Env: env})
+	if err != nil {
+		if ctx.Err() != nil {
+			// stopped before it started: leave it queued for the next time
+			o.status = store.StatusQueued
+			return o
+		}
+		_ = e.db.StartRun(bg, id, store.RunStart{PluginVersion: plug.Info.Version, PluginHash: plug.Hash, Threads: threads})
+		finish(store.RunFinish{Status: store.StatusFailed, Error: "starting the plugin: " + err.Error()})
+		return o
+	}
+	if !e.track(id, p) {
+		p.Kill()
+		o.status = store.StatusQueued
+		return o
+	}
+	defer func() {
+		e.untrack(id)
+		p.Kill()
+	}()
+	if err := e.db.StartRun(bg, id, store.RunStart{Attempt: j.attempt + 1, PluginVersion: plug.Info.Version,
+		PluginHash: plug.Hash, Threads: threads, Pid: p.Pid()}); err != nil {
+		o.status, o.err = store.StatusFailed, err.Error()
+		return o
+	}
+
+	start := time.Now()
+	var (
+		lastEpoch int
+		byEpoch   = map[int]float64{}
+		best      = math.NaN()
+		final     *variant.FinalReport
+		pruneMsg  string
+		recErr    error
+	)
+	req := variant.TrainRequest{
+		RunKey: r.Key, Params: e.c.Full[r.Key], Seed: r.Seed, Dataset: s.DataPath(r.Dataset),
+		DataDir: e.c.DataDir, Epochs: r.Epochs, BatchSize: r.BatchSize,
+		TrainLimit: r.TrainLimit, TestLimit: r.TestLimit, Threads: threads, Keep: s.Keep,
+	}
+	emit := func(ev variant.Event) error {
+		switch {
+		case ev.Epoch != nil:
+			ep := ev.Epoch
+			if err := e.db.RecordEpoch(bg, id, ep.Epoch, ep.Metrics); err != nil {
+				recErr = err
+				return err
+			}
+			lastEpoch = ep.Epoch
+			e.prog.RunEpoch(id, ep.Epoch, ep.Metrics)
+			if v, ok := ep.Metrics[s.Objective.Metric]; ok {
+				byEpoch[ep.Epoch] = v
+				if math.IsNaN(best) || s.Objective.better(v, best) {
+					best = v
+				}
+				if pr.report(id, ep.Epoch, v, false) && ep.Epoch < r.Epochs {
+					pruneMsg = fmt.Sprintf("pruned at epoch %d of %d by %s: %s %.6g is behind the other runs", ep.Epoch, r.Epochs, s.EarlyStop.Method, s.Objective.Metric, v)
+					cancel(errPruned)
+					return errPruned
+				}
+			}
+		case ev.Artifact != nil:
+			obj := math.NaN()
+			if v, ok := byEpoch[ev.Artifact.Epoch]; ok {
+				obj = v
+			}
+			if err := e.db.SaveArtifact(bg, id, *ev.Artifact, s.Keep, obj); err != nil {
+				recErr = err
+				return err
+			}
+		case ev.Log != nil:
+			e.prog.RunLog(id, ev.Log.Level, ev.Log.Text)
+		case ev.Final != nil:
+			final = ev.Final
+		}
+		return nil
+	}
+	trainErr := p.Train(actx, req, emit)
+	elapsed := time.Since(start).Round(time.Millisecond)
+	cause := context.Cause(actx)
+	tail := tailOf(p.StderrTail(), 4<<10)
+
+	var diverged *variant.DivergedError
+	var crash *variant.CrashError
+	switch {
+	case trainErr == nil:
+		f := store.RunFinish{Status: store.StatusDone}
+		if final != nil {
+			f.Metrics, f.Meta = final.Metrics, final.Meta
+			if v, ok := final.Metrics[s.Objective.Metric]; ok {
+				best = v
+			}
+		}
+		o.objective = best
+		finish(f)
+		if o.err == "" {
+			o.err = fmt.Sprintf("in %s", elapsed)
+			if !math.IsNaN(best) {
+				o.err += fmt.Sprintf(", %s %.5g", s.Objective.Metric, best)
+			}
+		}
+	case recErr != nil:
+		finish(store.RunFinish{Status: store.StatusFailed, Error: "recording the run: " + recErr.Error(), StderrTail: tail})
+	case errors.Is(cause, errPruned):
+		finish(store.RunFinish{Status: store.StatusPruned, Error: pruneMsg})
+	case errors.Is(cause, errTimedOut):
+		finish(store.RunFinish{Status: store.StatusTimedOut, StderrTail: tail,
+			Error: fmt.Sprintf("timed out after %s (budget.timeout) at epoch %d of %d", s.Budget.Timeout, lastEpoch, r.Epochs)})
+	case ctx.Err() != nil:
+		why := "interrupted (SIGINT/SIGTERM)"
+		if errors.Is(context.Cause(ctx), errFailFast) {
+			why = errFailFast.Error()
+		}
+		finish(store.RunFinish{Status: store.StatusCanceled, Error: fmt.Sprintf("canceled at epoch %d of %d: %s", lastEpoch, r.Epochs, why), StderrTail: tail})
+	case errors.As(trainErr, &diverged):
+		finish(store.RunFinish{Status: store.StatusDiverged, Error: diverged.Error(), StderrTail: tail})
+	case errors.As(trainErr, &crash):
+		msg := "plugin failed during " + crash.Op
+		if crash.ExitStatus != "" {
+			msg = fmt.Sprintf("plugin process exited during %s (%s)", crash.Op, crash.ExitStatus)
+		}
+		if crash.Panic != "" {
+			msg += ": " + crash.Panic
+		} else if crash.Err != nil {
+			msg += ": " + crash.Err.Error()
+		}
+		finish(store.RunFinish{Status: store.StatusFailed, Error: fmt.Sprintf("%s (at epoch %d of %d)", msg, lastEpoch, r.Epochs), StderrTail: tail})
+	default:
+		finish(store.RunFinish{Status: store.StatusFailed, Error: fmt.Sprintf("%v (at epoch %d of %d)", trainErr, lastEpoch, r.Epochs), StderrTail: tail})
+	}
+	return o
+}
+
+// label names a run for people: variant, the params that vary, the seed.
+func (e *Engine) label(r *Run) string {
+	vary, _ := e.c.Varying(r.Block)
+	var b strings.Builder
+	b.WriteString(r.Variant)
+	if ps := formatParams(r.Params, vary); ps != "" {
+		b.WriteString(" " + ps)
+	}
+	if len(e.c.Spec.Budget.Seeds) > 1 {
+		fmt.Fprintf(&b, " seed=%d", r.Seed)
+	}
+	return b.String()
+}
+
+func tailOf(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[len(s)-n:]
+	if i := strings.IndexByte(s, '\n'); i >= 0 && i < len(s)-1 {
+		s = s[i+1:]
+	}
+	return s
+}
+
+// prefixWriter writes each line with a prefix.
+func prefixWriter(w io.Writer, prefix string) io.Writer {
+	return &prefixed{w: w, prefix: prefix, bol: true}
+}
+
+type prefixed struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string
+	bol    bool
+}
+
+func (p *prefixed) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []byte
+	for _, c := range b {
+		if p.bol {
+			out = append(out, p.prefix...)
+			p.bol = false
+		}
+		out = append(out, c)
+		if c == '\n' {
+			p.bol = true
+		}
+	}
+	_, err := p.w.Write(out)
+	return len(b), err
+}
