@@ -1,0 +1,233 @@
+// Command bench measures the nn engine against PyTorch on the same models,
+// data, batch size and thread count, and prints one line per case:
+//
+//	BENCH <case> aexp_samples_per_s=<x> torch_samples_per_s=<y> ratio=<x/y> aexp_rss_mb=<a> torch_rss_mb=<b>
+//
+// Each engine trains in its own child process (this binary with -child, and
+// bench/torch_speed.py), so peak RSS is each process's own, read from
+// rusage the same way for both. Only the training loop is timed.
+//
+//	go run -tags openblas ./bench/cmd/bench                  # dense, vae, gru, lstm at 1 thread
+//	go run -tags openblas ./bench/cmd/bench -epochs 5 -limit 0 -rnn-limit 0   # the issue's full setting
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aexp/aexp/dataset"
+	"github.com/aexp/aexp/nn"
+)
+
+type config struct {
+	cases              []string
+	epochs, batch      int
+	limit, rnnLimit    int
+	threads, repeat    int
+	python, script     string
+	dataDir, childCase string
+	seed               uint64
+}
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c config
+	cases := fs.String("cases", "dense,vae,gru,lstm", "comma-separated cases: dense, vae, gru, lstm")
+	fs.IntVar(&c.epochs, "epochs", 1, "training epochs per measurement")
+	fs.IntVar(&c.batch, "batch", 128, "batch size")
+	fs.IntVar(&c.limit, "limit", 0, "train dense/vae on the first N images (0: all 60,000)")
+	fs.IntVar(&c.rnnLimit, "rnn-limit", 12800, "train gru/lstm on the first N images (0: all)")
+	fs.IntVar(&c.threads, "threads", 1, "BLAS threads for both engines (OPENBLAS_NUM_THREADS, torch.set_num_threads, GOMAXPROCS)")
+	fs.IntVar(&c.repeat, "repeat", 1, "measure each engine N times (alternating) and keep the fastest; helps on a busy machine")
+	fs.StringVar(&c.python, "python", defaultPython(), "Python interpreter with PyTorch")
+	fs.StringVar(&c.script, "script", "bench/torch_speed.py", "the PyTorch reference script")
+	fs.StringVar(&c.dataDir, "data", "", "MNIST folder (default: dataset.MNISTDir)")
+	fs.Uint64Var(&c.seed, "seed", 1, "seed for initialisation and shuffling")
+	fs.StringVar(&c.childCase, "child", "", "internal: train this case in-process and print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	c.cases = strings.Split(*cases, ",")
+	if c.dataDir == "" {
+		d, err := dataset.MNISTDir()
+		if err != nil {
+			return err
+		}
+		c.dataDir = d
+	}
+	if c.childCase != "" {
+		return child(c, stdout)
+	}
+	return drive(c, stdout, stderr)
+}
+
+func defaultPython() string {
+	if _, err := os.Stat("/usr/bin/python3"); err == nil {
+		return "/usr/bin/python3" // Debian's python3-torch lives here, not in pyenv shims
+	}
+	return "python3"
+}
+
+// result is what each child prints.
+type result struct {
+	SamplesPerS float64 `json:"samples_per_s"`
+	Seconds     float64 `json:"seconds"`
+	Loss        float64 `json:"loss"`
+	Backend     string  `json:"backend,omitempty"`
+	rssMB       float64
+}
+
+func drive(c config, stdout, stderr io.Writer) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	torchErr := exec.Command(c.python, "-c", "import torch").Run()
+	fmt.Fprintf(stderr, "# bench: backend=%s threads=%d epochs=%d batch=%d limit=%d rnn-limit=%d repeat=%d\n",
+		nn.Backend(), c.threads, c.epochs, c.batch, c.limit, c.rnnLimit, c.repeat)
+	if torchErr != nil {
+		fmt.Fprintf(stderr, "# PyTorch not found for %s (%v): printing the Go figures only.\n"+
+			"# Install the reference with `sudo apt-get install python3-torch` (Debian/Ubuntu) or `pip install torch`,\n"+
+			"# or point -python at an interpreter that has it.\n", c.python, torchErr)
+	}
+	for _, cs := range c.cases {
+		limit := c.limit
+		if cs == "gru" || cs == "lstm" {
+			limit = c.rnnLimit
+		}
+		common := []string{"-epochs", strconv.Itoa(c.epochs), "-batch", strconv.Itoa(c.batch),
+			"-limit", strconv.Itoa(limit), "-seed", strconv.FormatUint(c.seed, 10), "-data", c.dataDir}
+		goCmd := func() *exec.Cmd {
+			return exec.Command(self, append([]string{"-child", cs, "-threads", strconv.Itoa(c.threads)}, common...)...)
+		}
+		pyCmd := func() *exec.Cmd {
+			return exec.Command(c.python, c.script, "--case", cs, "--epochs", strconv.Itoa(c.epochs),
+				"--batch", strconv.Itoa(c.batch), "--limit", strconv.Itoa(limit),
+				"--threads", strconv.Itoa(c.threads), "--seed", strconv.FormatUint(c.seed, 10), "--data", c.dataDir)
+		}
+		var best, bestT *result
+		for range c.repeat {
+			r, err := measure(goCmd(), c.threads, stderr)
+			if err != nil {
+				return fmt.Errorf("%s (aexp): %w", cs, err)
+			}
+			fmt.Fprintf(stderr, "#   %s aexp: %.0f samples/s, %.0f MB, loss %.4f\n", cs, r.SamplesPerS, r.rssMB, r.Loss)
+			best = faster(best, r)
+			if torchErr == nil {
+				t, err := measure(pyCmd(), c.threads, stderr)
+				if err != nil {
+					return fmt.Errorf("%s (torch): %w", cs, err)
+				}
+				fmt.Fprintf(stderr, "#   %s torch: %.0f samples/s, %.0f MB, loss %.4f\n", cs, t.SamplesPerS, t.rssMB, t.Loss)
+				bestT = faster(bestT, t)
+			}
+		}
+		name := cs
+		if c.threads != 1 {
+			name = fmt.Sprintf("%s_t%d", cs, c.threads)
+		}
+		if bestT == nil {
+			fmt.Fprintf(stdout, "BENCH %s aexp_samples_per_s=%.0f torch_samples_per_s=NA ratio=NA aexp_rss_mb=%.0f torch_rss_mb=NA\n",
+				name, best.SamplesPerS, best.rssMB)
+			continue
+		}
+		fmt.Fprintf(stdout, "BENCH %s aexp_samples_per_s=%.0f torch_samples_per_s=%.0f ratio=%.2f aexp_rss_mb=%.0f torch_rss_mb=%.0f\n",
+			name, best.SamplesPerS, bestT.SamplesPerS, best.SamplesPerS/bestT.SamplesPerS, best.rssMB, bestT.rssMB)
+	}
+	return nil
+}
+
+func faster(a, b *result) *result {
+	if a == nil || b.SamplesPerS > a.SamplesPerS {
+		return b
+	}
+	return a
+}
+
+// measure runs one child with the thread settings both engines share and
+// returns its JSON result and peak RSS.
+func measure(cmd *exec.Cmd, threads int, stderr io.Writer) (*result, error) {
+	t := strconv.Itoa(threads)
+	cmd.Env = append(os.Environ(), "OPENBLAS_NUM_THREADS="+t, "OMP_NUM_THREADS="+t, "MKL_NUM_THREADS="+t, "GOMAXPROCS="+t)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("%v: %s", err, lastLines(errb.String(), 5))
+	}
+	var r result
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
+		return nil, fmt.Errorf("bad output %q: %v", out.String(), err)
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return nil, errors.New("no rusage on this platform")
+	}
+	r.rssMB = float64(ru.Maxrss) / 1024 // kilobytes on Linux
+	return &r, nil
+}
+
+func lastLines(s string, n int) string {
+	ls := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(ls[max(0, len(ls)-n):], "\n")
+}
+
+// child trains one case and prints its result as JSON.
+func child(c config, stdout io.Writer) error {
+	nn.SetThreads(c.threads)
+	runtime.GOMAXPROCS(c.threads)
+	train, _, err := dataset.MNIST(c.dataDir)
+	if err != nil {
+		return err
+	}
+	if c.limit > 0 && c.limit < train.Len() {
+		train = train.Head(c.limit)
+	}
+	rng := rand.New(rand.NewPCG(c.seed, 0))
+	m, err := newModel(c.childCase, rng)
+	if err != nil {
+		return err
+	}
+	opt := nn.NewAdam(m.params(), 1e-3)
+	g := nn.NewGraph()
+	batches := dataset.NewBatches(train, c.batch, rng)
+	x := &nn.Tensor{Cols: train.Dim()}
+	var total float64
+	seen := 0
+	start := time.Now()
+	for range c.epochs {
+		batches.Shuffle()
+		for xs, n := range batches.All() {
+			g.Reset()
+			x.Rows, x.Data = n, xs
+			loss := m.loss(g, x)
+			g.Backward(loss)
+			opt.Step()
+			total += float64(loss.Scalar()) * float64(n)
+			seen += n
+		}
+	}
+	secs := time.Since(start).Seconds()
+	return json.NewEncoder(stdout).Encode(result{SamplesPerS: float64(seen) / secs, Seconds: secs,
+		Loss: total / float64(seen), Backend: nn.Backend()})
+}
