@@ -2,17 +2,13 @@ package viz_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
-	"fmt"
 	"html"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aexp/aexp/variant"
 	"github.com/aexp/aexp/viz"
@@ -189,87 +185,8 @@ func TestRunReport(t *testing.T) {
 // small script check every image, and inspects a screenshot.
 func TestHTMLReportInChromium(t *testing.T) {
 	path, n := writeReport(t)
-	checkInChromium(t, path, n)
-}
-
-// checkInChromium asserts that the page at path renders want images, none
-// broken, and that its screenshot is not blank.
-func checkInChromium(t *testing.T, path string, want int) {
-	chrome := ChromiumPath()
-	if chrome == "" {
-		t.Skip("chromium not installed (apt-get install -y chromium); .ci/run installs it")
-	}
-	// A copy of the page with a checker that reports through the title.
-	page, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checker := `<script>
-window.addEventListener("load", function () {
-  var imgs = document.images, ok = 0, bad = [];
-  for (var i = 0; i < imgs.length; i++) {
-    if (imgs[i].complete && imgs[i].naturalWidth > 0) ok++; else bad.push(imgs[i].alt || i);
-  }
-  document.title = "IMAGES ok=" + ok + " broken=" + bad.length + " [" + bad.join(",") + "]";
-});
-</script>`
-	checked := strings.Replace(string(page), "</body>", checker+"</body>", 1)
-	dir := t.TempDir()
-	cpath := filepath.Join(dir, "checked.html")
-	if err := os.WriteFile(cpath, []byte(checked), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	run := func(args ...string) []byte {
-		ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
-		defer cancel()
-		base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-			"--disable-background-networking", "--disable-component-update", "--disable-sync",
-			"--disable-dev-shm-usage", "--user-data-dir=" + t.TempDir()}
-		cmd := exec.CommandContext(ctx, chrome, append(base, args...)...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", chrome, err, tail(stderr.String(), 2000))
-		}
-		return out
-	}
-	dom := string(run("--virtual-time-budget=5000", "--dump-dom", "file://"+cpath))
-	m := regexp.MustCompile(`<title>IMAGES ok=(\d+) broken=(\d+) \[([^\]]*)\]</title>`).FindStringSubmatch(dom)
-	if m == nil {
-		t.Fatalf("the checker did not run; dumped DOM starts:\n%s", tail(dom, 600))
-	}
-	if m[1] != fmt.Sprint(want) || m[2] != "0" {
-		t.Errorf("Chromium rendered %s of %d images; broken: %s [%s]", m[1], want, m[2], m[3])
-	}
-	shot := filepath.Join(dir, "shot.png")
-	run("--screenshot="+shot, "--window-size=1280,2400", "--hide-scrollbars", "file://"+path)
-	b, err := os.ReadFile(shot)
-	if err != nil {
-		t.Fatalf("no screenshot: %v", err)
-	}
-	img := decodePNG(t, b)
-	if v := variance(img); v < 1e-3 {
-		t.Errorf("screenshot looks blank (variance %g)", v)
-	}
+	shot := viztest.CheckInChromium(t, path, n)
 	if d := os.Getenv("VIZ_KEEP"); d != "" {
-		os.WriteFile(filepath.Join(d, "screenshot.png"), b, 0o644)
+		os.WriteFile(filepath.Join(d, "screenshot.png"), shot, 0o644)
 	}
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
-}
-
-// ChromiumPath finds a Chromium binary, or "".
-func ChromiumPath() string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
 }

@@ -123,7 +123,10 @@ func fmtStat(s *Stat, f func(float64) string) string {
 }
 
 func fmtNum(x float64) string {
-	if x != 0 && (math.Abs(x) < 1e-4 || math.Abs(x) >= 1e6) {
+	switch ax := math.Abs(x); {
+	case ax >= 1e4 && ax < 1e15:
+		return fmtCount(int64(math.Round(x)))
+	case x != 0 && (ax < 1e-4 || ax >= 1e15):
 		return strconv.FormatFloat(x, 'e', 2, 64)
 	}
 	return strconv.FormatFloat(x, 'g', 4, 64)
@@ -162,7 +165,7 @@ func (c Comparison) Summary() string {
 	for _, g := range c.Groups {
 		runs += len(g.Runs)
 	}
-	s := fmt.Sprintf("objective: %s (%s) · %d runs", c.Objective.Metric, c.Objective.Goal, runs)
+	s := fmt.Sprintf("objective: %s (%s) · %d run%s", c.Objective.Metric, c.Objective.Goal, runs, plural(runs))
 	if len(c.Groups) != runs {
 		s += fmt.Sprintf(" in %d groups (same params, different seeds: mean ± std)", len(c.Groups))
 	}
@@ -296,4 +299,11 @@ func (c Comparison) WriteCSV(w io.Writer) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

@@ -50,21 +50,7 @@ func decodePNG(t *testing.T, b []byte) image.Image {
 	return img
 }
 
-// variance of an image's luminance: ~0 for a blank picture.
-func variance(img image.Image) float64 {
-	var s, ss, n float64
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			v := (float64(r) + float64(g) + float64(bl)) / 3 / 65535
-			s += v
-			ss += v * v
-			n++
-		}
-	}
-	return ss/n - (s/n)*(s/n)
-}
+func variance(img image.Image) float64 { return viztest.Variance(img) }
 
 func TestReconGridMatchesStoredReconstructions(t *testing.T) {
 	a, _, _ := viztest.Reconstruction(t, 16, 3)

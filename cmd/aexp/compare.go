@@ -3,10 +3,376 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aexp/aexp/store"
+	"github.com/aexp/aexp/variant"
+	"github.com/aexp/aexp/viz"
 )
 
-// runCompare is being built; see the issue tracker.
+const compareUsage = `Usage: aexp compare [flags] RUN...
+       aexp compare [flags] --sweep SWEEP [--best K]
+       aexp compare [flags] --best K
+
+Show runs side by side: the params that differ, the objective's final and
+best value, the other final metrics, epochs, training time and parameter
+count. Runs that differ only by seed form one row with mean ± std. Rows are
+sorted by the objective (the sweep's, unless --objective says otherwise).
+
+Examples:
+  aexp compare 17 18 21
+  aexp compare --sweep vae-latent --best 5
+  aexp compare --sweep 3 --md > results.md
+  aexp compare 17 18 21 --html report.html     # one self-contained page with pictures
+  aexp compare 17 18 21 --png pictures/        # each picture as a PNG file
+
+Flags:
+`
+
+// runCompare implements `aexp compare`.
 func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("compare: not built yet")
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, compareUsage); fs.PrintDefaults() }
+	dbPath := fs.String("db", "", "database file (default $AEXP_DB, else ./aexp.db)")
+	sweep := fs.String("sweep", "", "compare the runs of this sweep (id or name)")
+	best := fs.Int("best", 0, "keep only the K best configurations (seed groups count once)")
+	objective := fs.String("objective", "", "rank by this metric (default: the sweep's objective, else val_loss)")
+	goal := fs.String("goal", "", "minimize or maximize the --objective (default minimize)")
+	asJSON := fs.Bool("json", false, "print JSON (groups with their runs)")
+	asCSV := fs.Bool("csv", false, "print CSV, one row per run")
+	asMD := fs.Bool("md", false, "print a Markdown table")
+	htmlOut := fs.String("html", "", "write a self-contained HTML report to this file")
+	pngDir := fs.String("png", "", "write each picture as a PNG file into this directory")
+	n := fs.Int("n", 10, "test images per run in the reconstruction pictures")
+	if err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	formats := 0
+	for _, b := range []bool{*asJSON, *asCSV, *asMD} {
+		if b {
+			formats++
+		}
+	}
+	if formats > 1 {
+		return withCode(exitUsage, errors.New("compare: choose one of --json, --csv, --md"))
+	}
+	if *goal != "" && *goal != store.Minimize && *goal != store.Maximize {
+		return withCode(exitUsage, fmt.Errorf("compare: --goal %q: want minimize or maximize", *goal))
+	}
+	if *best < 0 || *n < 1 {
+		return withCode(exitUsage, errors.New("compare: --best and -n must be positive"))
+	}
+	var ids []int64
+	for _, a := range fs.Args() {
+		id, err := strconv.ParseInt(strings.TrimPrefix(a, "#"), 10, 64)
+		if err != nil || id <= 0 {
+			return withCode(exitUsage, fmt.Errorf("compare: %q is not a run id", a))
+		}
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 && *sweep == "" && *best == 0 {
+		fs.Usage()
+		return withCode(exitUsage, errors.New("compare: name runs, or use --sweep or --best"))
+	}
+	if len(ids) > 0 && *sweep != "" {
+		return withCode(exitUsage, errors.New("compare: give run ids or --sweep, not both"))
+	}
+
+	db, err := store.OpenReadOnly(vizDBPath(*dbPath))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	if len(ids) == 0 {
+		f := store.RunFilter{Sweep: *sweep}
+		if *sweep != "" {
+			if _, err := db.GetSweep(ctx, *sweep); err != nil {
+				return err
+			}
+		}
+		rs, err := db.ListRuns(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if r.Status != store.StatusQueued {
+				ids = append(ids, r.RunID)
+			}
+		}
+		if len(ids) == 0 {
+			return fmt.Errorf("compare: no runs have started yet%s", ifSweep(*sweep))
+		}
+	}
+	pictures := *htmlOut != "" || *pngDir != ""
+	runs, err := loadVizRuns(ctx, db, ids, pictures)
+	if err != nil {
+		return err
+	}
+	obj, note, err := compareObjective(ctx, db, runs, *objective, *goal)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		fmt.Fprintln(stderr, "aexp compare:", note)
+	}
+	c := viz.Compare(runs, obj)
+	if *best > 0 && len(c.Groups) > *best {
+		c = viz.Compare(keepGroups(runs, c.Groups[:*best]), obj)
+		runs = keepGroups(runs, c.Groups)
+	}
+
+	switch {
+	case *asJSON:
+		err = c.WriteJSON(stdout)
+	case *asCSV:
+		err = c.WriteCSV(stdout)
+	case *asMD:
+		err = c.WriteMarkdown(stdout)
+	default:
+		err = c.WriteText(stdout)
+	}
+	if err != nil {
+		return err
+	}
+	if !pictures {
+		return nil
+	}
+	// Pictures in the table's order: the best run first.
+	runs = orderLike(runs, c)
+	opts := viz.FigureOptions{N: *n}
+	if *pngDir != "" {
+		figs, warns := viz.Figures(runs, opts)
+		if err := os.MkdirAll(*pngDir, 0o755); err != nil {
+			return fmt.Errorf("compare: %w", err)
+		}
+		for _, f := range figs {
+			p := filepath.Join(*pngDir, f.File)
+			if err := os.WriteFile(p, f.PNG, 0o644); err != nil {
+				return fmt.Errorf("compare: %w", err)
+			}
+			fmt.Fprintln(stderr, "wrote", p)
+		}
+		for _, w := range warns {
+			fmt.Fprintln(stderr, "aexp compare: warning:", w)
+		}
+	}
+	if *htmlOut != "" {
+		title := "aexp compare " + strings.Join(runIDStrings(runs), " ")
+		if *sweep != "" {
+			title = "aexp compare --sweep " + *sweep
+		}
+		intro := fmt.Sprintf("%d run%s from %s", len(runs), map[bool]string{true: "", false: "s"}[len(runs) == 1], db.Path())
+		if err := writeFileAtomically(*htmlOut, func(w io.Writer) error {
+			return viz.CompareReport(w, title, intro, c, runs, opts)
+		}); err != nil {
+			return fmt.Errorf("compare: %w", err)
+		}
+		fmt.Fprintln(stderr, "wrote", *htmlOut)
+	}
+	return nil
+}
+
+func ifSweep(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " in sweep " + s
+}
+
+// parseInterspersed parses args, allowing flags after positional arguments
+// (`aexp compare 1 2 --html r.html`). -h is not an error.
+func parseInterspersed(fs *flag.FlagSet, args []string) error {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return withCode(exitOK, errors.New(""))
+			}
+			return withCode(exitUsage, err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		if args[0] == "--" {
+			pos = append(pos, args[1:]...)
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	return fs.Parse(append([]string{"--"}, pos...))
+}
+
+// vizDBPath is the documented order: --db, else $AEXP_DB, else ./aexp.db.
+func vizDBPath(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if env := os.Getenv("AEXP_DB"); env != "" {
+		return env
+	}
+	return "aexp.db"
+}
+
+// loadVizRuns reads what viz needs of each run, in the order of ids:
+// params, metric histories, final metrics, facts and, when withArtifacts,
+// the reconstruction, sample and latent artifacts (not checkpoints).
+// `aexp show --html` uses it too.
+func loadVizRuns(ctx context.Context, db *store.DB, ids []int64, withArtifacts bool) ([]viz.Run, error) {
+	hist, err := db.Histories(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	runs := make([]viz.Run, 0, len(ids))
+	for _, id := range ids {
+		r, err := db.GetRun(ctx, id)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, fmt.Errorf("run %d not found in %s (aexp runs lists the runs)", id, db.Path())
+			}
+			return nil, err
+		}
+		final, err := db.FinalMetrics(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		vr := viz.Run{ID: r.ID, SweepID: r.SweepID, Variant: r.Variant, Dataset: r.Dataset, Status: r.Status,
+			Seed: r.Seed, Params: r.Params, Final: final, Meta: r.Meta, History: map[string][]viz.Point{}}
+		for k, ps := range hist[id] {
+			pts := make([]viz.Point, len(ps))
+			for i, p := range ps {
+				pts[i] = viz.Point{Epoch: p.Epoch, Value: p.Value}
+			}
+			vr.History[k] = pts
+		}
+		if withArtifacts {
+			infos, err := db.Artifacts(ctx, id, "")
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range infos {
+				if a.Kind != variant.KindReconstruction && a.Kind != variant.KindSample && a.Kind != variant.KindLatent {
+					continue
+				}
+				data, err := db.ArtifactData(ctx, a.ID)
+				if err != nil {
+					return nil, err
+				}
+				vr.Artifacts = append(vr.Artifacts, viz.Artifact{Kind: a.Kind, Name: a.Name, Epoch: a.Epoch, Meta: a.Meta, Data: data})
+			}
+		}
+		runs = append(runs, vr)
+	}
+	return runs, nil
+}
+
+// compareObjective is --objective/--goal when given, else the objective the
+// runs' sweeps share, else val_loss minimized (with a note saying so).
+func compareObjective(ctx context.Context, db *store.DB, runs []viz.Run, metric, goal string) (viz.Objective, string, error) {
+	if metric != "" {
+		if goal == "" {
+			goal = store.Minimize
+		}
+		return viz.Objective{Metric: metric, Goal: goal}, "", nil
+	}
+	seen := map[int64]bool{}
+	var objs []viz.Objective
+	for _, r := range runs {
+		if seen[r.SweepID] {
+			continue
+		}
+		seen[r.SweepID] = true
+		sw, err := db.GetSweep(ctx, strconv.FormatInt(r.SweepID, 10))
+		if err != nil {
+			return viz.Objective{}, "", err
+		}
+		o := viz.Objective{Metric: sw.Objective, Goal: sw.Goal}
+		if !slices.Contains(objs, o) {
+			objs = append(objs, o)
+		}
+	}
+	switch {
+	case len(objs) == 1:
+		if goal != "" {
+			objs[0].Goal = goal
+		}
+		return objs[0], "", nil
+	case len(objs) > 1:
+		o := viz.Objective{Metric: "val_loss", Goal: store.Minimize}
+		return o, fmt.Sprintf("the runs' sweeps rank by different objectives (%v); ranking by val_loss (use --objective to choose)", objs), nil
+	}
+	return viz.Objective{Metric: "val_loss", Goal: store.Minimize}, "", nil
+}
+
+// keepGroups returns the runs that belong to groups, in the runs' order.
+func keepGroups(runs []viz.Run, groups []viz.Group) []viz.Run {
+	keep := map[int64]bool{}
+	for _, g := range groups {
+		for _, r := range g.Runs {
+			keep[r.ID] = true
+		}
+	}
+	var out []viz.Run
+	for _, r := range runs {
+		if keep[r.ID] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// orderLike sorts runs as the comparison's rows are sorted.
+func orderLike(runs []viz.Run, c viz.Comparison) []viz.Run {
+	rank := map[int64]int{}
+	i := 0
+	for _, g := range c.Groups {
+		for _, r := range g.Runs {
+			rank[r.ID] = i
+			i++
+		}
+	}
+	out := slices.Clone(runs)
+	slices.SortStableFunc(out, func(a, b viz.Run) int { return rank[a.ID] - rank[b.ID] })
+	return out
+}
+
+func runIDStrings(runs []viz.Run) []string {
+	s := make([]string, len(runs))
+	for i, r := range runs {
+		s[i] = strconv.FormatInt(r.ID, 10)
+	}
+	return s
+}
+
+// writeFileAtomically writes path through a temporary file in the same
+// directory, so a failed write never leaves half a file.
+func writeFileAtomically(path string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }

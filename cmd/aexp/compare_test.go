@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aexp/aexp/store"
+	"github.com/aexp/aexp/variant"
+	"github.com/aexp/aexp/viz/viztest"
+)
+
+// The -update flag rewrites golden files. Another test file of this
+// package may define it too; then that one is used.
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite golden files in testdata")
+	}
+}
+
+func updating() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+func goldenFile(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "compare", name)
+	if updating() {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test ./cmd/aexp -run Compare -update creates it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (-update rewrites it)\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// fixtureRun is one run to record through the store's write API.
+type fixtureRun struct {
+	variant    string
+	seed       uint64
+	params     map[string]any
+	status     string // "queued": never started
+	epochs     int
+	start, end float64 // train loss decays from start towards end
+	final      map[string]float64
+	meta       map[string]string
+	errText    string
+	artifacts  []variant.Artifact
+}
+
+// compareDB records a small realistic sweep into a real SQLite file and
+// returns its path. Runs 1 and 2 differ only by seed; run 5 failed at its
+// second epoch; run 6 never started.
+func compareDB(t *testing.T) string {
+	t.Helper()
+	recon, _, _ := viztest.Reconstruction(t, 10, 4)
+	reconVAE, _, _ := viztest.Reconstruction(t, 10, 4)
+	sample, _ := viztest.Sample(t, 36, 0)
+	dense := func(lr float64, code int64) map[string]any {
+		return map[string]any{"lr": lr, "code": code, "hidden": []int64{300, 150}, "activation": "relu"}
+	}
+	runs := []fixtureRun{
+		{variant: "dense", seed: 0, params: dense(0.001, 32), status: "done", epochs: 4, start: 0.09, end: 0.011,
+			final: map[string]float64{"test_mse": 0.0118, "pca_mse": 0.0182}, meta: map[string]string{"params": "535818"},
+			artifacts: []variant.Artifact{recon}},
+		{variant: "dense", seed: 1, params: dense(0.001, 32), status: "done", epochs: 4, start: 0.091, end: 0.0114,
+			final: map[string]float64{"test_mse": 0.0122, "pca_mse": 0.0182}, meta: map[string]string{"params": "535818"},
+			artifacts: []variant.Artifact{recon}},
+		{variant: "dense", seed: 0, params: dense(0.001, 8), status: "done", epochs: 4, start: 0.1, end: 0.025,
+			final: map[string]float64{"test_mse": 0.0261, "pca_mse": 0.0373}, meta: map[string]string{"params": "526538"},
+			artifacts: []variant.Artifact{recon}},
+		{variant: "vae", seed: 0, params: map[string]any{"lr": 0.001, "latent": int64(2), "beta": 1.0, "hidden": []int64{512, 256}},
+			status: "done", epochs: 4, start: 0.2, end: 0.04,
+			final: map[string]float64{"test_mse": 0.0392, "pca_mse": 0.0557, "test_neg_elbo": 143.7}, meta: map[string]string{"params": "1068820"},
+			artifacts: []variant.Artifact{reconVAE, sample, viztest.Latent(t, 400)}},
+		{variant: "dense", seed: 0, params: dense(0.1, 32), status: "failed", epochs: 1, start: 0.3, end: 0.3,
+			errText: "plugin exited: panic: boom"},
+		{variant: "dense", seed: 0, params: dense(0.01, 32), status: "queued"},
+	}
+	path := filepath.Join(t.TempDir(), "aexp.db")
+	recordFixture(t, path, "dense-vs-vae", runs)
+	return path
+}
+
+func recordFixture(t *testing.T, path, sweep string, runs []fixtureRun) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sw, _, err := db.EnsureSweepSpec(ctx, store.SweepSpec{Name: sweep, Spec: "name = \"" + sweep + "\"", SpecHash: "h-" + sweep,
+		Objective: "val_loss", Goal: store.Minimize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := make([]store.RunSpec, len(runs))
+	for i, r := range runs {
+		specs[i] = store.RunSpec{Key: fmt.Sprintf("%s-%d", sweep, i), Variant: r.variant, Dataset: "mnist", Seed: r.seed, Params: r.params}
+	}
+	recorded, err := db.EnsureRuns(ctx, sw.ID, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range runs {
+		id := recorded[i].ID
+		if r.status == store.StatusQueued {
+			continue
+		}
+		if err := db.StartRun(ctx, id, store.RunStart{PluginVersion: "0.1.0", BLAS: "gonum", Threads: 1}); err != nil {
+			t.Fatal(err)
+		}
+		train, val := viztest.Losses(r.epochs, r.start, r.end)
+		for e := 1; e <= r.epochs; e++ {
+			m := map[string]float64{"train_loss": train[e-1], "val_loss": val[e-1],
+				"epoch_seconds": 2.5 + 0.25*float64(e%2), "samples_per_second": 20000 + 1000*float64(e%3)}
+			if err := db.RecordEpoch(ctx, id, e, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, a := range r.artifacts {
+			if err := db.SaveArtifact(ctx, id, a, store.KeepLast, val[len(val)-1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.FinishRun(ctx, id, store.RunFinish{Status: r.status, Error: r.errText, Metrics: r.final, Meta: r.meta}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// aexp runs the CLI in-process.
+func aexp(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var o, e bytes.Buffer
+	err = run(context.Background(), args, &o, &e)
+	return o.String(), e.String(), err
+}
+
+func TestCompareGolden(t *testing.T) {
+	db := compareDB(t)
+	for _, tc := range []struct {
+		golden string
+		args   []string
+	}{
+		{"runs.txt", []string{"compare", "--db", db, "1", "2", "3", "4", "5"}},
+		{"runs.json", []string{"compare", "--db", db, "1", "2", "3", "4", "5", "--json"}},
+		{"sweep.csv", []string{"compare", "--db", db, "--sweep", "dense-vs-vae", "--csv"}},
+		{"best2.md", []string{"compare", "--db", db, "--sweep", "1", "--best", "2", "--md"}},
+		{"one.txt", []string{"compare", "--db", db, "4"}},
+		{"maximize.txt", []string{"compare", "--db", db, "--objective", "test_mse", "--goal", "maximize", "1", "3", "4"}},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			out, stderr, err := aexp(t, tc.args...)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			}
+			goldenFile(t, tc.golden, []byte(out))
+		})
+	}
+}
+
+func TestCompareErrors(t *testing.T) {
+	db := compareDB(t)
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		code     int
+		contains string
+	}{
+		{"no runs", []string{"compare", "--db", db}, exitUsage, "name runs"},
+		{"two formats", []string{"compare", "--db", db, "--json", "--csv", "1"}, exitUsage, "one of --json"},
+		{"bad id", []string{"compare", "--db", db, "one"}, exitUsage, `"one" is not a run id`},
+		{"bad goal", []string{"compare", "--db", db, "--goal", "up", "1"}, exitUsage, "--goal"},
+		{"missing run", []string{"compare", "--db", db, "1", "99"}, exitError, "run 99 not found"},
+		{"missing sweep", []string{"compare", "--db", db, "--sweep", "nope"}, exitError, "nope"},
+		{"missing db", []string{"compare", "--db", filepath.Join(t.TempDir(), "none.db"), "1"}, exitError, "none.db"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := aexp(t, tc.args...)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if code := codeOf(err); code != tc.code {
+				t.Errorf("exit code %d, want %d (%v)", code, tc.code, err)
+			}
+			if !strings.Contains(err.Error(), tc.contains) {
+				t.Errorf("error %q does not mention %q", err, tc.contains)
+			}
+		})
+	}
+}
+
+func codeOf(err error) int {
+	var ce *codeError
+	if errors.As(err, &ce) {
+		return ce.code
+	}
+	return exitError
+}
+
+func TestCompareHTMLAndPNG(t *testing.T) {
+	db := compareDB(t)
+	dir := t.TempDir()
+	html := filepath.Join(dir, "report.html")
+	pngs := filepath.Join(dir, "pictures")
+	_, stderr, err := aexp(t, "compare", "--db", db, "--sweep", "dense-vs-vae", "--html", html, "--png", pngs)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	// loss, the side-by-side grid, four reconstruction grids, samples, latent.
+	want := []string{"latent-run-4.png", "loss.png", "recon-compare.png", "recon-run-1.png", "recon-run-2.png",
+		"recon-run-3.png", "recon-run-4.png", "samples-run-4.png"}
+	entries, err := os.ReadDir(pngs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+		b, _ := os.ReadFile(filepath.Join(pngs, e.Name()))
+		if _, err := png.Decode(bytes.NewReader(b)); err != nil {
+			t.Errorf("%s: %v", e.Name(), err)
+		}
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("pictures %v, want %v", got, want)
+	}
+	if strings.Contains(stderr, "warning") {
+		t.Errorf("warnings: %s", stderr)
+	}
+	shot := viztest.CheckInChromium(t, html, len(want))
+	if d := os.Getenv("VIZ_KEEP"); d != "" {
+		os.WriteFile(filepath.Join(d, "compare-screenshot.png"), shot, 0o644)
+		b, _ := os.ReadFile(html)
+		os.WriteFile(filepath.Join(d, "compare.html"), b, 0o644)
+	}
+}
