@@ -161,12 +161,18 @@ func (c Corruption) Apply(dst, src []float32, rng *rand.Rand) {
 // SeqShape returns a set's examples as sequences: MNIST's [28 28] is 28
 // steps of 28 features (rows), a series [len 1] is len steps of 1 feature,
 // a flat [d] is d steps of 1 feature.
-func SeqShape(s *Set) (steps, features int) {
-	sh := s.Shape()
-	if len(sh) == 1 {
-		return sh[0], 1
+func SeqShape(s *Set) (steps, features int) { return SeqShapeOf(s.Shape()) }
+
+// SeqShapeOf is [SeqShape] for an example shape.
+func SeqShapeOf(shape []int) (steps, features int) {
+	if len(shape) == 1 {
+		return shape[0], 1
 	}
-	return sh[0], s.Dim() / sh[0]
+	f := 1
+	for _, d := range shape[1:] {
+		f *= d
+	}
+	return shape[0], f
 }
 
 // TimeMajor reorders a batch of n sequences held example by example

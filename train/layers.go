@@ -155,3 +155,30 @@ func (m *MLP) Loss(g *nn.Graph, x *nn.Tensor) *nn.Tensor {
 
 // ParseAct parses an activation name as the plugins' schemas spell it.
 func ParseAct(s string) (nn.Act, error) { return nn.ParseAct(s) }
+
+// Recurrent is a recurrent layer as nn's GRU and LSTM are: Forward runs
+// steps steps over x (B × steps·In, or B × In fed at every step) from h0
+// (nil: zeros) and returns all hidden states, B × steps·Hidden.
+type Recurrent interface {
+	Forward(g *nn.Graph, x *nn.Tensor, steps int, h0 *nn.Tensor) *nn.Tensor
+	Params() []*nn.Tensor
+}
+
+// NewRecurrent returns a "gru" or "lstm" layer initialised as PyTorch's:
+// every weight and bias from U(-1/√hidden, 1/√hidden). nn's LSTM has one
+// bias where PyTorch has two that are added (b_ih + b_hh); it is drawn as
+// the sum of two such uniforms so that its distribution is PyTorch's.
+func NewRecurrent(cell, name string, in, hidden int, rng *rand.Rand) (Recurrent, error) {
+	switch cell {
+	case "gru":
+		return nn.NewGRU(name, in, hidden, rng), nil
+	case "lstm":
+		l := nn.NewLSTM(name, in, hidden, rng)
+		k := 1 / math.Sqrt(float64(hidden))
+		for i := range l.B.Data {
+			l.B.Data[i] = float32((2*rng.Float64()-1)*k + (2*rng.Float64()-1)*k)
+		}
+		return l, nil
+	}
+	return nil, fmt.Errorf("unknown cell %q (want gru or lstm)", cell)
+}
