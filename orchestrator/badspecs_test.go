@@ -60,3 +60,12 @@ func TestBadSpecs(t *testing.T) {
 		})
 	}
 }
+
+// BadSpecTable exports the table to the end-to-end tests (name, text, want).
+func BadSpecTable() [][3]string {
+	out := make([][3]string, len(badSpecs))
+	for i, c := range badSpecs {
+		out[i] = [3]string{c.name, c.text, c.want}
+	}
+	return out
+}

@@ -174,6 +174,10 @@ type outcome struct {
 	err       string
 }
 
+// pruneGrace is how long a pruned run may keep streaming (the checkpoint of
+// the epoch it was pruned at) before it is stopped.
+const pruneGrace = time.Second
+
 var (
 	errPruned   = errors.New("pruned")
 	errTimedOut = errors.New("timed out")
@@ -443,12 +447,14 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 
 	start := time.Now()
 	var (
-		lastEpoch int
-		byEpoch   = map[int]float64{}
-		best      = math.NaN()
-		final     *variant.FinalReport
-		pruneMsg  string
-		recErr    error
+		lastEpoch  int
+		byEpoch    = map[int]float64{}
+		best       = math.NaN()
+		final      *variant.FinalReport
+		pruneMsg   string
+		pruneAt    int
+		pruneTimer *time.Timer
+		recErr     error
 	)
 	req := variant.TrainRequest{
 		RunKey: r.Key, Params: e.c.Full[r.Key], Seed: r.Seed, Dataset: s.DataPath(r.Dataset),
@@ -459,6 +465,10 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 		switch {
 		case ev.Epoch != nil:
 			ep := ev.Epoch
+			if pruneAt > 0 {
+				cancel(errPruned)
+				return errPruned
+			}
 			if err := e.db.RecordEpoch(bg, id, ep.Epoch, ep.Metrics); err != nil {
 				recErr = err
 				return err
@@ -472,11 +482,16 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 				}
 				if pr.report(id, ep.Epoch, v, false) && ep.Epoch < r.Epochs {
 					pruneMsg = fmt.Sprintf("pruned at epoch %d of %d by %s: %s %.6g is behind the other runs", ep.Epoch, r.Epochs, s.EarlyStop.Method, s.Objective.Metric, v)
-					cancel(errPruned)
-					return errPruned
+					// stop at the next epoch's report, or after a short grace:
+					// the checkpoint of this epoch usually follows its report
+					pruneAt = ep.Epoch
+					pruneTimer = time.AfterFunc(pruneGrace, func() { cancel(errPruned) })
 				}
 			}
 		case ev.Artifact != nil:
+			if pruneAt > 0 && ev.Artifact.Epoch > pruneAt {
+				return nil
+			}
 			obj := math.NaN()
 			if v, ok := byEpoch[ev.Artifact.Epoch]; ok {
 				obj = v
@@ -493,6 +508,14 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 		return nil
 	}
 	trainErr := p.Train(actx, req, emit)
+	if pruneTimer != nil {
+		pruneTimer.Stop()
+		if trainErr == nil {
+			// the run ended within the grace: it was pruned all the same
+			trainErr = errPruned
+			cancel(errPruned)
+		}
+	}
 	elapsed := time.Since(start).Round(time.Millisecond)
 	cause := context.Cause(actx)
 	tail := tailOf(p.StderrTail(), 4<<10)

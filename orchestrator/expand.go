@@ -151,7 +151,9 @@ func expandBlock(s *Spec, bi int, blk *Block, l *errorList) ([]config, int) {
 		}
 		return false
 	}
-	if s.Search.Method == "grid" {
+	if len(axes) == 0 && len(blk.Include) > 0 {
+		// no space of its own: the include entries are the configurations
+	} else if s.Search.Method == "grid" {
 		// every axis is finite (checked at parse)
 		if !finite || size > maxRuns*100 {
 			l.add(blk.Path, "the grid has more than %d configurations; narrow it or use method = \"random\"", maxRuns*100)

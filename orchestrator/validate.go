@@ -28,7 +28,7 @@ type Plugin struct {
 // schema: ready to run.
 type Checked struct {
 	*Plan
-	Plugins map[string]*Plugin   // variant name -> plugin
+	Plugins map[string]*Plugin        // variant name -> plugin
 	Full    map[string]map[string]any // run key -> params with defaults filled
 	DataDir string                    // MNIST's folder, when a run needs it
 }
