@@ -176,6 +176,7 @@ type DivergedError struct {
 	Reason string
 }
 
+// Error returns e.g. "diverged at epoch 3: train_loss is NaN".
 func (e *DivergedError) Error() string {
 	return fmt.Sprintf("diverged at epoch %d: %s", e.Epoch, e.Reason)
 }

@@ -9,21 +9,25 @@
 // Startup (go-plugin handshake), in order:
 //
 //  1. The host sets these environment variables:
-//       AEXP_PLUGIN=f3c1d2a5-variant           magic cookie; if absent, print a
+//       AEXP_PLUGIN=aexp-variant-7d1f0c52      magic cookie; if absent, print a
 //                                              friendly note to stderr and exit 1
 //       PLUGIN_PROTOCOL_VERSIONS=1             app protocol versions the host speaks
 //       PLUGIN_MIN_PORT, PLUGIN_MAX_PORT       the TCP port range to listen in
 //       PLUGIN_CLIENT_CERT=<PEM>               the host's one-time client certificate
 //                                              (AutoMTLS is always on)
-//  2. The plugin listens on 127.0.0.1:<port>, serves gRPC over TLS with a
+//  2. The plugin listens on 127.0.0.1:<port> (or on a Unix socket, which is
+//     what Go plugins do on Unix), serves gRPC over TLS with a
 //     freshly generated self-signed certificate, and requires and verifies
 //     the client certificate from PLUGIN_CLIENT_CERT (it is both the client's
 //     certificate and the CA to trust).
 //  3. The plugin prints exactly ONE line to stdout and flushes it:
 //       1|1|tcp|127.0.0.1:<port>|grpc|<cert>
 //     fields: go-plugin core protocol (always 1) | aexp protocol version (1,
-//     this file) | network | address | "grpc" | the server certificate as
-//     base64 (standard alphabet, NO padding) of its DER bytes.
+//     this file) | network ("tcp" or "unix") | address (host:port or socket
+//     path) | "grpc" | the server certificate as base64 (standard
+//     alphabet, NO padding) of its DER bytes.
+//     A plugin that speaks only other versions answers with its own version
+//     here; the host then stops it and reports both versions to the user.
 //  4. After that line the plugin never writes to stdout again. Everything
 //     else (logs, warnings, stack traces) goes to stderr; the host keeps the
 //     tail of stderr and records it when a run fails. Lines prefixed with
