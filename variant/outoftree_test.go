@@ -2,6 +2,7 @@ package variant_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,6 +138,13 @@ func TestPluginOutsideTheModule(t *testing.T) {
 	evs, err := collect(context.Background(), p, variant.TrainRequest{Params: params, Epochs: 3, Seed: 2})
 	if err != nil || len(evs) != 5 || evs[4].Final == nil || evs[3].Artifact == nil {
 		t.Fatalf("Train: %d events, %v", len(evs), err)
+	}
+	// No Sample/Reconstruct capability: ErrUnimplemented, and the plugin lives on.
+	if _, err := p.Sample(context.Background(), variant.SampleRequest{N: 1, Checkpoint: evs[3].Artifact.Data}); !errors.Is(err, variant.ErrUnimplemented) {
+		t.Errorf("Sample: %v, want ErrUnimplemented", err)
+	}
+	if _, err := p.Reconstruct(context.Background(), variant.ReconstructRequest{N: 1}); !errors.Is(err, variant.ErrUnimplemented) {
+		t.Errorf("Reconstruct: %v, want ErrUnimplemented", err)
 	}
 	if err := varianttest.Check(context.Background(), bin, variant.TrainRequest{Epochs: 2, Seed: 1}); err != nil {
 		t.Errorf("conformance: %v", err)

@@ -1,11 +1,13 @@
 package variant_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -126,11 +128,16 @@ func TestDescribe(t *testing.T) {
 }
 
 func TestTrainRoundTrip40MB(t *testing.T) {
+	testPlugin(t) // build first: time the launch alone
+	t0 := time.Now()
 	p, stderr := launch(t)
+	t.Logf("Launch (handshake, mTLS): %v", time.Since(t0))
 	ctx := context.Background()
+	t0 = time.Now()
 	evs, err := collect(ctx, p, variant.TrainRequest{
 		Params: map[string]any{"lr": 0.3, "artifact_mb": 40.0}, Seed: 1, Epochs: 3,
 	})
+	t.Logf("Train with a 40 MiB checkpoint (generated and streamed): %v", time.Since(t0))
 	if err != nil {
 		t.Fatalf("Train: %v\nstderr: %s", err, stderr)
 	}
@@ -166,7 +173,9 @@ func TestTrainRoundTrip40MB(t *testing.T) {
 	}
 
 	// The 40 MB checkpoint goes back to the plugin (host -> plugin direction).
+	t0 = time.Now()
 	rec, err := p.Reconstruct(ctx, variant.ReconstructRequest{Checkpoint: ckpt.Data, N: 5, Dataset: "mnist"})
+	t.Logf("Reconstruct sending the 40 MiB checkpoint to the plugin: %v", time.Since(t0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +215,9 @@ func TestCancelStopsPromptly(t *testing.T) {
 	t0 := time.Now()
 	cancel()
 	err := <-errc
-	if d := time.Since(t0); d > time.Second {
+	d := time.Since(t0)
+	t.Logf("Train returned %v after cancel", d)
+	if d > time.Second {
 		t.Errorf("Train returned %v after cancel", d)
 	}
 	if !errors.Is(err, context.Canceled) {
@@ -219,7 +230,9 @@ func TestCancelStopsPromptly(t *testing.T) {
 	pid := p.Pid()
 	t0 = time.Now()
 	p.Kill()
-	if d := time.Since(t0); d > 2*time.Second {
+	d = time.Since(t0)
+	t.Logf("Kill took %v", d)
+	if d > 2*time.Second {
 		t.Errorf("Kill took %v", d)
 	}
 	waitGroupGone(t, pid)
@@ -493,4 +506,54 @@ func TestSearchDirs(t *testing.T) {
 	if fmt.Sprint(d) != fmt.Sprint(want) {
 		t.Fatalf("got %v, want %v", d, want)
 	}
+}
+
+// TestHelperHost is not a test: TestPluginDiesWithHost runs the test binary
+// with it as a host process that launches a plugin and waits to be killed.
+func TestHelperHost(t *testing.T) {
+	if os.Getenv("AEXP_HELPER_HOST") == "" {
+		t.Skip("helper process for TestPluginDiesWithHost")
+	}
+	p, err := variant.Launch(context.Background(), os.Getenv("AEXP_HELPER_PLUGIN"), variant.LaunchOptions{})
+	if err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(1)
+	}
+	fmt.Println("PID", p.Pid())
+	time.Sleep(time.Minute)
+}
+
+// A host killed with SIGKILL runs no cleanup; Pdeathsig must still take the
+// plugin down.
+func TestPluginDiesWithHost(t *testing.T) {
+	plugin := testPlugin(t)
+	host := exec.Command(os.Args[0], "-test.run=^TestHelperHost$", "-test.v")
+	host.Env = append(os.Environ(), "AEXP_HELPER_HOST=1", "AEXP_HELPER_PLUGIN="+plugin)
+	out, err := host.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := host.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer host.Process.Kill()
+	pid := 0
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if _, err := fmt.Sscanf(sc.Text(), "PID %d", &pid); err == nil {
+			break
+		}
+		if strings.HasPrefix(sc.Text(), "ERROR") {
+			t.Fatal(sc.Text())
+		}
+	}
+	if pid == 0 {
+		t.Fatal("the helper host printed no plugin pid")
+	}
+	if len(groupMembers(pid)) == 0 {
+		t.Fatalf("plugin %d not running", pid)
+	}
+	host.Process.Signal(syscall.SIGKILL)
+	host.Wait()
+	waitGroupGone(t, pid)
 }
