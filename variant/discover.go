@@ -18,7 +18,8 @@ const PluginDirEnv = "AEXP_PLUGIN_DIR"
 
 // Discover finds plugin binaries in dirs: executable regular files (or
 // symlinks to them) named aexp-variant-<name>. It returns name -> absolute
-// path. Directories that do not exist or are empty strings are skipped.
+// path. Directories that cannot be read (missing, not a directory, no
+// permission) and empty strings are skipped.
 // The same file reached through two directories counts once; two
 // different files with the same name are an error naming both paths.
 //
