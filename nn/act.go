@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"github.com/aexp/aexp/nn/internal/vec"
 	"math"
 	"strings"
 )
@@ -81,28 +82,18 @@ func (a Act) apply(y, x []float32, slope float32) {
 			y[i] = v
 		}
 	case ActSELU:
-		for i, v := range x {
-			if v > 0 {
-				y[i] = seluScale * v
-			} else {
-				y[i] = seluScale * seluAlpha * (expf(v) - 1)
-			}
-		}
+		vec.SELU(y, x)
 	case ActELU:
 		for i, v := range x {
 			if v <= 0 {
-				v = expf(v) - 1
+				v = vec.Expf(v) - 1
 			}
 			y[i] = v
 		}
 	case ActTanh:
-		for i, v := range x {
-			y[i] = tanhf(v)
-		}
+		vec.Tanh(y, x)
 	case ActSigmoid:
-		for i, v := range x {
-			y[i] = sigmoidf(v)
-		}
+		vec.Sigmoid(y, x)
 	case ActSoftplus:
 		for i, v := range x {
 			y[i] = softplus32(v)
@@ -155,7 +146,7 @@ func (a Act) backprop(dy, y []float32, slope float32) {
 	case ActSoftplus:
 		// softplus' = sigmoid(x) = 1 - e^{-y}
 		for i, v := range y {
-			dy[i] *= 1 - expf(-v)
+			dy[i] *= 1 - vec.Expf(-v)
 		}
 	default:
 		panic("nn: unknown activation " + a.String())

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"github.com/aexp/aexp/nn/internal/vec"
 	"math"
 	"strconv"
 )
@@ -50,15 +51,7 @@ func (a *Adam) Step() {
 	isc2 := 1 / float32(math.Sqrt(float64(c2)))
 	decay := 1 - lr*a.WeightDecay
 	for k, p := range a.params {
-		m, v, w, gr := a.m[k].Data, a.v[k].Data, p.Data, p.Grad
-		m, v, w = m[:len(gr)], v[:len(gr)], w[:len(gr)]
-		for i, gi := range gr {
-			mi := b1*m[i] + (1-b1)*gi
-			vi := b2*v[i] + (1-b2)*gi*gi
-			m[i], v[i] = mi, vi
-			w[i] = w[i]*decay - step*mi/(float32(math.Sqrt(float64(vi)))*isc2+a.Eps)
-			gr[i] = 0
-		}
+		vec.Adam(p.Data, p.Grad, a.m[k].Data, a.v[k].Data, b1, b2, step, isc2, a.Eps, decay)
 	}
 }
 

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"github.com/aexp/aexp/nn/internal/vec"
 	"math/rand/v2"
 )
 
@@ -66,13 +67,20 @@ func (l *GRU) Forward(g *Graph, x *Tensor, steps int, h0 *Tensor) *Tensor {
 			hp := hprev[row*H : (row+1)*H]
 			st := gates[row*4*H : (row+1)*4*H]
 			out := hs.Data[b*T*H+t*H : b*T*H+(t+1)*H]
-			for j := range H {
-				rg := sigmoidf(ax[j] + ah[j])
-				zg := sigmoidf(ax[H+j] + ah[H+j])
-				hn := ah[2*H+j]
-				ng := tanhf(ax[2*H+j] + rg*hn)
-				st[j], st[H+j], st[2*H+j], st[3*H+j] = rg, zg, ng, hn
-				out[j] = ng + zg*(hp[j]-ng)
+			// r and z: one vector sigmoid over both blocks.
+			rz := st[:2*H]
+			for j, v := range ax[:2*H] {
+				rz[j] = v + ah[j]
+			}
+			vec.Sigmoid(rz, rz)
+			rg, zg, ng, hn := st[:H], st[H:2*H], st[2*H:3*H], st[3*H:]
+			copy(hn, ah[2*H:])
+			for j, v := range ax[2*H:] {
+				ng[j] = v + rg[j]*hn[j]
+			}
+			vec.Tanh(ng, ng)
+			for j, n := range ng {
+				out[j] = n + zg[j]*(hp[j]-n)
 			}
 		}
 	}

@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/aexp/aexp/nn/internal/vec"
+)
 
 func init() {
 	backwardFns[opMSE] = backLoss
@@ -44,7 +48,7 @@ func (g *Graph) BCEWithLogits(logits, target *Tensor) *Tensor {
 		if ax < 0 {
 			ax = -ax
 		}
-		e := expf(-ax)
+		e := vec.Expf(-ax)
 		acc += float64(max(x, 0) - x*ti + float32(math.Log1p(float64(e))))
 		var s float32 // sigmoid(x) from the same exponential
 		if x >= 0 {
@@ -84,7 +88,7 @@ func (g *Graph) KLNormal(mu, logvar *Tensor) *Tensor {
 	var acc float64
 	for i, m := range mu.Data {
 		lv := logvar.Data[i]
-		e := expf(lv)
+		e := vec.Expf(lv)
 		ev[i] = e
 		acc += float64(1 + lv - m*m - e)
 	}

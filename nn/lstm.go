@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"github.com/aexp/aexp/nn/internal/vec"
 	"math/rand/v2"
 )
 
@@ -67,19 +68,25 @@ func (l *LSTM) Forward(g *Graph, x *Tensor, steps int, h0 *Tensor) *Tensor {
 				cp = cells[(row-1)*2*H : (row-1)*2*H+H]
 			}
 			out := hs.Data[b*T*H+t*H : b*T*H+(t+1)*H]
-			for j := range H {
-				ig := sigmoidf(ax[j] + ah[j])
-				fg := sigmoidf(ax[H+j] + ah[H+j])
-				gg := tanhf(ax[2*H+j] + ah[2*H+j])
-				og := sigmoidf(ax[3*H+j] + ah[3*H+j])
-				c := ig * gg
-				if cp != nil {
-					c += fg * cp[j]
+			for j, v := range ax {
+				st[j] = v + ah[j]
+			}
+			vec.Sigmoid(st[:2*H], st[:2*H]) // i, f
+			vec.Tanh(st[2*H:3*H], st[2*H:3*H])
+			vec.Sigmoid(st[3*H:], st[3*H:])
+			ig, fg, gg, og := st[:H], st[H:2*H], st[2*H:3*H], st[3*H:]
+			c, tc := cs[:H], cs[H:]
+			for j := range c {
+				c[j] = ig[j] * gg[j]
+			}
+			if cp != nil {
+				for j, v := range cp {
+					c[j] += fg[j] * v
 				}
-				tc := tanhf(c)
-				st[j], st[H+j], st[2*H+j], st[3*H+j] = ig, fg, gg, og
-				cs[j], cs[H+j] = c, tc
-				out[j] = og * tc
+			}
+			vec.Tanh(tc, c)
+			for j, v := range tc {
+				out[j] = og[j] * v
 			}
 		}
 	}

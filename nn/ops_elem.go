@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/aexp/aexp/nn/internal/vec"
+)
 
 func init() {
 	backwardFns[opAdd] = backAdd
@@ -151,7 +155,7 @@ func (g *Graph) Softplus(x *Tensor) *Tensor { return g.Activate(x, ActSoftplus, 
 func (g *Graph) Exp(x *Tensor) *Tensor {
 	out := g.node(x.Rows, x.Cols, x.Grad != nil)
 	for i, v := range x.Data {
-		out.Data[i] = expf(v)
+		out.Data[i] = vec.Expf(v)
 	}
 	g.record(entry{op: opExp, out: out, a: x})
 	return out

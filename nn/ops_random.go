@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"github.com/aexp/aexp/nn/internal/vec"
 	"math/rand/v2"
 )
 
@@ -74,7 +75,7 @@ func (g *Graph) Reparam(mu, logvar *Tensor, rng *rand.Rand) *Tensor {
 	out := g.node(mu.Rows, mu.Cols, mu.Grad != nil || logvar.Grad != nil)
 	eps := g.buf(mu.Len()) // keeps σ·ε for the backward pass
 	for i := range eps {
-		se := expf(0.5*logvar.Data[i]) * float32(rng.NormFloat64())
+		se := vec.Expf(0.5*logvar.Data[i]) * float32(rng.NormFloat64())
 		eps[i] = se
 		out.Data[i] = mu.Data[i] + se
 	}

@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -38,6 +39,7 @@ type config struct {
 	threads, repeat    int
 	python, script     string
 	dataDir, childCase string
+	cpuProfile         string
 	seed               uint64
 }
 
@@ -64,6 +66,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.dataDir, "data", "", "MNIST folder (default: dataset.MNISTDir)")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed for initialisation and shuffling")
 	fs.StringVar(&c.childCase, "child", "", "internal: train this case in-process and print JSON")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "with -child: write a CPU profile here")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -196,7 +199,7 @@ func lastLines(s string, n int) string {
 func child(c config, stdout io.Writer) error {
 	nn.SetThreads(c.threads)
 	runtime.GOMAXPROCS(c.threads)
-	train, _, err := dataset.MNIST(c.dataDir)
+	train, err := loadTrainImages(c.dataDir)
 	if err != nil {
 		return err
 	}
@@ -212,6 +215,17 @@ func child(c config, stdout io.Writer) error {
 	g := nn.NewGraph()
 	batches := dataset.NewBatches(train, c.batch, rng)
 	x := &nn.Tensor{Cols: train.Dim()}
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var total float64
 	seen := 0
 	start := time.Now()

@@ -1,12 +1,17 @@
-package nn
+// Package vec holds nn's elementwise kernels: float32 exp, sigmoid and
+// tanh, and slice versions of them (and of the Adam update) that run 8 lanes
+// at a time in AVX2+FMA assembly where the CPU has it. It is a separate
+// package because a package using cgo (nn with -tags openblas) cannot hold
+// Go assembly.
+package vec
 
 import "math"
 
-// expf is e^x in float32 arithmetic (Cephes expf: range reduction by ln 2
+// Expf is e^x in float32 arithmetic (Cephes Expf: range reduction by ln 2
 // and a degree-6 polynomial), within 2 ulp of math.Exp and several times
 // faster than going through float64. Activations and losses spend most of
 // their time here.
-func expf(x float32) float32 {
+func Expf(x float32) float32 {
 	if x > 88.72283 {
 		return float32(math.Inf(1))
 	}
@@ -37,17 +42,17 @@ func expf(x float32) float32 {
 	return y * math.Float32frombits(uint32(h+127)<<23) * math.Float32frombits(uint32(n-h+127)<<23)
 }
 
-// sigmoidf is 1/(1+e^-x) without overflow for any x.
-func sigmoidf(x float32) float32 {
+// Sigmoidf is 1/(1+e^-x) without overflow for any x.
+func Sigmoidf(x float32) float32 {
 	if x >= 0 {
-		return 1 / (1 + expf(-x))
+		return 1 / (1 + Expf(-x))
 	}
-	e := expf(x)
+	e := Expf(x)
 	return e / (1 + e)
 }
 
-// tanhf is tanh(x) = 1 - 2/(e^{2x}+1), saturating cleanly for large |x|.
-func tanhf(x float32) float32 {
+// Tanhf is tanh(x) = 1 - 2/(e^{2x}+1), saturating cleanly for large |x|.
+func Tanhf(x float32) float32 {
 	if x > 9 {
 		return 1
 	}
@@ -59,5 +64,11 @@ func tanhf(x float32) float32 {
 		x2 := x * x
 		return x * (1 - x2*(1.0/3-x2*(2.0/15)))
 	}
-	return 1 - 2/(expf(2*x)+1)
+	return 1 - 2/(Expf(2*x)+1)
 }
+
+// SELU constants (Klambauer et al. 2017).
+const (
+	SELUAlpha = 1.6732632423543772848170429916717
+	SELUScale = 1.0507009873554804934193349852946
+)

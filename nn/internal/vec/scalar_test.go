@@ -1,4 +1,4 @@
-package nn
+package vec
 
 import (
 	"math"
@@ -21,18 +21,18 @@ func TestFastMath(t *testing.T) {
 		if rng.IntN(2) == 0 {
 			x /= 30
 		}
-		check("expf", expf, math.Exp, x, 3e-7, 0)
-		check("sigmoidf", sigmoidf, sig, x, 3e-7, 1e-30)
-		check("tanhf", tanhf, math.Tanh, x, 3e-7, 1e-7)
+		check("Expf", Expf, math.Exp, x, 3e-7, 0)
+		check("Sigmoidf", Sigmoidf, sig, x, 3e-7, 1e-30)
+		check("Tanhf", Tanhf, math.Tanh, x, 3e-7, 1e-7)
 	}
 	for _, x := range []float32{0, -0.0625, 0.0625, 88.7, -87.3, 1e-8, -1e-8} {
-		check("expf", expf, math.Exp, x, 3e-7, 0)
-		check("tanhf", tanhf, math.Tanh, x, 3e-7, 1e-7)
+		check("Expf", Expf, math.Exp, x, 3e-7, 0)
+		check("Tanhf", Tanhf, math.Tanh, x, 3e-7, 1e-7)
 	}
-	if !math.IsInf(float64(expf(100)), 1) || expf(-100) != 0 || sigmoidf(-200) != 0 || sigmoidf(200) != 1 {
+	if !math.IsInf(float64(Expf(100)), 1) || Expf(-100) != 0 || Sigmoidf(-200) != 0 || Sigmoidf(200) != 1 {
 		t.Error("saturation is wrong")
 	}
-	if nan := float32(math.NaN()); !math.IsNaN(float64(expf(nan))) {
-		t.Error("expf(NaN) must be NaN")
+	if nan := float32(math.NaN()); !math.IsNaN(float64(Expf(nan))) {
+		t.Error("Expf(NaN) must be NaN")
 	}
 }

@@ -1,0 +1,87 @@
+package vec
+
+import "math"
+
+// Slice kernels: 8 lanes at a time in assembly where the CPU has AVX2+FMA,
+// the rest (and every element on other CPUs) in Go. Vector and scalar
+// paths agree to a few ulp; a given machine always takes the same path for
+// a given length, so runs stay bit-reproducible.
+
+// vecLen is the prefix of n elements the assembly handles.
+func vecLen(n int) int {
+	if !useAVX2 {
+		return 0
+	}
+	return n &^ 7
+}
+
+// Sigmoid: dst = 1/(1+e^-src).
+func Sigmoid(dst, src []float32) {
+	dst = dst[:len(src)]
+	k := vecLen(len(src))
+	if k > 0 {
+		sigmoidAVX2(&dst[0], &src[0], k)
+	}
+	for i := k; i < len(src); i++ {
+		dst[i] = Sigmoidf(src[i])
+	}
+}
+
+// Tanh: dst = tanh(src).
+func Tanh(dst, src []float32) {
+	dst = dst[:len(src)]
+	k := vecLen(len(src))
+	if k > 0 {
+		tanhAVX2(&dst[0], &src[0], k)
+	}
+	for i := k; i < len(src); i++ {
+		dst[i] = Tanhf(src[i])
+	}
+}
+
+// SELU: dst = selu(src).
+func SELU(dst, src []float32) {
+	dst = dst[:len(src)]
+	k := vecLen(len(src))
+	if k > 0 {
+		seluAVX2(&dst[0], &src[0], k)
+	}
+	for i := k; i < len(src); i++ {
+		v := src[i]
+		if v > 0 {
+			dst[i] = SELUScale * v
+		} else {
+			dst[i] = SELUScale * SELUAlpha * (Expf(v) - 1)
+		}
+	}
+}
+
+// Exp: dst = e^src, with src clamped to [-87.34, 88] on the vector path.
+func Exp(dst, src []float32) {
+	dst = dst[:len(src)]
+	k := vecLen(len(src))
+	if k > 0 {
+		expAVX2(&dst[0], &src[0], k)
+	}
+	for i := k; i < len(src); i++ {
+		dst[i] = Expf(src[i])
+	}
+}
+
+// Adam applies one fused Adam step to a parameter (see Adam.Step).
+func Adam(w, g, m, v []float32, b1, b2, step, isc2, eps, decay float32) {
+	n := len(g)
+	w, m, v = w[:n], m[:n], v[:n]
+	k := vecLen(n)
+	if k > 0 {
+		adamAVX2(&w[0], &g[0], &m[0], &v[0], k, b1, b2, step, isc2, eps, decay)
+	}
+	for i := k; i < n; i++ {
+		gi := g[i]
+		mi := b1*m[i] + (1-b1)*gi
+		vi := b2*v[i] + (1-b2)*gi*gi
+		m[i], v[i] = mi, vi
+		w[i] = w[i]*decay - step*mi/(float32(math.Sqrt(float64(vi)))*isc2+eps)
+		g[i] = 0
+	}
+}

@@ -1,0 +1,24 @@
+//go:build !purego
+
+package vec
+
+import "golang.org/x/sys/cpu"
+
+// useAVX2 selects the assembly kernels; they need AVX2 and FMA (and an OS
+// that saves the YMM registers, which x/sys/cpu checks).
+var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+//go:noescape
+func sigmoidAVX2(dst, src *float32, n int)
+
+//go:noescape
+func tanhAVX2(dst, src *float32, n int)
+
+//go:noescape
+func expAVX2(dst, src *float32, n int)
+
+//go:noescape
+func seluAVX2(dst, src *float32, n int)
+
+//go:noescape
+func adamAVX2(w, gr, m, v *float32, n int, b1, b2, step, isc2, eps, decay float32)

@@ -1,0 +1,194 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// AVX2+FMA kernels for the elementwise hot spots. Each processes n floats,
+// n a positive multiple of 8; callers (vec.go) do the tail in Go.
+
+// LOADC puts a float32 constant, given by its bits, in all lanes of Y.
+#define LOADC(bits, Y) \
+	MOVL $bits, AX \
+	VMOVD AX, X0 \
+	VBROADCASTSS X0, Y
+
+// Exp constants (Cephes expf): clamps, log2(e), ln2 in two parts, the
+// polynomial, 1.0 and the exponent bias.
+#define EXPCONSTS \
+	LOADC(0x42b00000, Y15) /* 88.0: e^88 < MaxFloat32 */ \
+	LOADC(0xc2aeac4f, Y14) /* -87.33654 */ \
+	LOADC(0x3fb8aa3b, Y13) /* log2(e) */ \
+	LOADC(0x3f318000, Y12) /* 0.693359375 */ \
+	LOADC(0xb95e8083, Y11) /* -2.12194440e-4 */ \
+	LOADC(0x39506967, Y10) /* 1.9875691500e-4 */ \
+	LOADC(0x3ab743ce, Y9)  /* 1.3981999507e-3 */ \
+	LOADC(0x3c088908, Y8)  /* 8.3334519073e-3 */ \
+	LOADC(0x3d2aa9c1, Y7)  /* 4.1665795894e-2 */ \
+	LOADC(0x3e2aaaaa, Y6)  /* 1.6666665459e-1 */ \
+	LOADC(0x3f000000, Y5)  /* 0.5 */ \
+	LOADC(0x3f800000, Y4)  /* 1.0 */ \
+	MOVL $127, AX \
+	VMOVD AX, X0 \
+	VPBROADCASTD X0, Y3
+
+// EXP replaces Y0 by e^Y0 (clamped to [-87.34, 88]); uses Y1, Y2.
+#define EXP \
+	VMINPS Y15, Y0, Y0 \
+	VMAXPS Y14, Y0, Y0 \
+	VMULPS Y13, Y0, Y1 \
+	VCVTPS2DQ Y1, Y2 \
+	VCVTDQ2PS Y2, Y1 \
+	VFNMADD231PS Y12, Y1, Y0 \
+	VFNMADD231PS Y11, Y1, Y0 \
+	VMOVAPS Y10, Y1 \
+	VFMADD213PS Y9, Y0, Y1 \
+	VFMADD213PS Y8, Y0, Y1 \
+	VFMADD213PS Y7, Y0, Y1 \
+	VFMADD213PS Y6, Y0, Y1 \
+	VFMADD213PS Y5, Y0, Y1 \
+	VMULPS Y0, Y1, Y1 \
+	VFMADD213PS Y0, Y0, Y1 \
+	VADDPS Y4, Y1, Y1 \
+	VPADDD Y3, Y2, Y2 \
+	VPSLLD $23, Y2, Y2 \
+	VMULPS Y2, Y1, Y0
+
+// func sigmoidAVX2(dst, src *float32, n int)
+TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-24
+	EXPCONSTS
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+sigloop:
+	VMOVUPS (SI), Y0
+	VXORPS Y1, Y1, Y1
+	VSUBPS Y0, Y1, Y0 // -x
+	EXP
+	VADDPS Y4, Y0, Y0 // 1 + e^-x
+	VDIVPS Y0, Y4, Y0 // 1 / (1 + e^-x)
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ sigloop
+	VZEROUPPER
+	RET
+
+// func tanhAVX2(dst, src *float32, n int): 2/(1+e^-2x) - 1
+TEXT ·tanhAVX2(SB), NOSPLIT, $0-24
+	EXPCONSTS
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+tanhloop:
+	VMOVUPS (SI), Y0
+	VADDPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VSUBPS Y0, Y1, Y0 // -2x
+	EXP
+	VADDPS Y4, Y0, Y0 // 1 + e^-2x
+	VADDPS Y4, Y4, Y1 // 2
+	VDIVPS Y0, Y1, Y0 // 2 / (1 + e^-2x)
+	VSUBPS Y4, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ tanhloop
+	VZEROUPPER
+	RET
+
+// func expAVX2(dst, src *float32, n int)
+TEXT ·expAVX2(SB), NOSPLIT, $0-24
+	EXPCONSTS
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+exploop:
+	VMOVUPS (SI), Y0
+	EXP
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ exploop
+	VZEROUPPER
+	RET
+
+DATA seluc<>+0(SB)/4, $0x3fe10966 // scale·alpha = 1.7580993
+DATA seluc<>+4(SB)/4, $0x3f867d5f // scale = 1.0507010
+GLOBL seluc<>(SB), RODATA|NOPTR, $8
+
+// func seluAVX2(dst, src *float32, n int): s·max(x,0) + s·a·(e^min(x,0) - 1)
+TEXT ·seluAVX2(SB), NOSPLIT, $0-24
+	EXPCONSTS
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+seluloop:
+	VMOVUPS (SI), Y0
+	VXORPS Y1, Y1, Y1
+	VMINPS Y1, Y0, Y0
+	EXP
+	VSUBPS Y4, Y0, Y0
+	VBROADCASTSS seluc<>+0(SB), Y1
+	VMULPS Y1, Y0, Y0
+	VMOVUPS (SI), Y2
+	VXORPS Y1, Y1, Y1
+	VMAXPS Y1, Y2, Y2
+	VBROADCASTSS seluc<>+4(SB), Y1
+	VFMADD231PS Y1, Y2, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ seluloop
+	VZEROUPPER
+	RET
+
+// func adamAVX2(w, gr, m, v *float32, n int, b1, b2, step, isc2, eps, decay float32)
+// m = b1·m + (1-b1)·g; v = b2·v + (1-b2)·g²; w = decay·w - step·m/(√v·isc2 + eps); g = 0
+TEXT ·adamAVX2(SB), NOSPLIT, $0-64
+	MOVQ w+0(FP), DI
+	MOVQ gr+8(FP), SI
+	MOVQ m+16(FP), BX
+	MOVQ v+24(FP), DX
+	MOVQ n+32(FP), CX
+	VBROADCASTSS b1+40(FP), Y8
+	VBROADCASTSS b2+44(FP), Y10
+	VBROADCASTSS step+48(FP), Y14
+	VBROADCASTSS isc2+52(FP), Y12
+	VBROADCASTSS eps+56(FP), Y13
+	VBROADCASTSS decay+60(FP), Y15
+	LOADC(0x3f800000, Y6)
+	VSUBPS Y8, Y6, Y9  // 1 - b1
+	VSUBPS Y10, Y6, Y11 // 1 - b2
+	VXORPS Y7, Y7, Y7
+adamloop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (BX), Y1
+	VMOVUPS (DX), Y2
+	VMULPS Y8, Y1, Y1
+	VFMADD231PS Y9, Y0, Y1
+	VMULPS Y10, Y2, Y2
+	VMULPS Y0, Y0, Y3
+	VFMADD231PS Y11, Y3, Y2
+	VMOVUPS Y1, (BX)
+	VMOVUPS Y2, (DX)
+	VSQRTPS Y2, Y3
+	VMULPS Y12, Y3, Y3
+	VADDPS Y13, Y3, Y3
+	VMULPS Y14, Y1, Y4
+	VDIVPS Y3, Y4, Y4
+	VMOVUPS (DI), Y5
+	VMULPS Y15, Y5, Y5
+	VSUBPS Y4, Y5, Y5
+	VMOVUPS Y5, (DI)
+	VMOVUPS Y7, (SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, BX
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ adamloop
+	VZEROUPPER
+	RET

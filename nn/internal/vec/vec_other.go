@@ -1,0 +1,13 @@
+//go:build !amd64 || purego
+
+package vec
+
+const useAVX2 = false
+
+func sigmoidAVX2(dst, src *float32, n int) { panic("unreachable") }
+func tanhAVX2(dst, src *float32, n int)    { panic("unreachable") }
+func expAVX2(dst, src *float32, n int)     { panic("unreachable") }
+func seluAVX2(dst, src *float32, n int)    { panic("unreachable") }
+func adamAVX2(w, gr, m, v *float32, n int, b1, b2, step, isc2, eps, decay float32) {
+	panic("unreachable")
+}
