@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"golang.org/x/term"
@@ -65,7 +64,8 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 type sweepFlags struct {
-	db, pluginDir                   string
+	db                              func() string
+	pluginDir                       string
 	parallel                        int
 	dryRun, failFast, force, asJSON bool
 	noValidate, verbose, plain      bool
@@ -87,7 +87,7 @@ func sweepCommand(ctx context.Context, name string, args []string, stdout, stder
 	fs.BoolVar(&f.asJSON, "json", false, "with --dry-run/plan: print the plan as JSON")
 	fs.BoolVar(&f.noValidate, "no-validate", false, "with --dry-run/plan: do not start the plugins to validate params")
 	if name == "sweep" {
-		fs.StringVar(&f.db, "db", "", "SQLite store (default $AEXP_DB, else ./aexp.db)")
+		f.db = dbPath(fs)
 		fs.IntVar(&f.parallel, "parallel", 0, "runs side by side (overrides budget.parallel; default: the number of cores)")
 		fs.BoolVar(&f.dryRun, "dry-run", false, "print the expanded runs and exit (the same as aexp plan)")
 		fs.BoolVar(&f.failFast, "fail-fast", false, "stop the sweep at the first failed run (the others are canceled)")
@@ -97,20 +97,10 @@ func sweepCommand(ctx context.Context, name string, args []string, stdout, stder
 	} else {
 		f.dryRun = true
 	}
-	var paths []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil
-			}
-			return withCode(exitUsage, errors.New(""))
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		paths = append(paths, fs.Arg(0))
-		args = fs.Args()[1:]
+	if err := parseArgs(fs, args); err != nil {
+		return err
 	}
+	paths := fs.Args()
 	if len(paths) != 1 {
 		fs.Usage()
 		return withCode(exitUsage, fmt.Errorf("%s: want exactly one spec file, got %d", name, len(paths)))
@@ -149,7 +139,7 @@ func sweepCommand(ctx context.Context, name string, args []string, stdout, stder
 		return writePlan(stdout, plan, f.asJSON)
 	}
 
-	db, err := store.Open(sweepDBPath(f.db))
+	db, err := store.Open(f.db())
 	if err != nil {
 		return err
 	}
@@ -221,16 +211,4 @@ func writePlan(w io.Writer, plan *orchestrator.Plan, asJSON bool) error {
 		return plan.WriteJSON(w)
 	}
 	return plan.Write(w)
-}
-
-// sweepDBPath resolves the store's path: the flag, else $AEXP_DB, else
-// ./aexp.db.
-func sweepDBPath(flagValue string) string {
-	if flagValue != "" {
-		return flagValue
-	}
-	if p := strings.TrimSpace(os.Getenv("AEXP_DB")); p != "" {
-		return p
-	}
-	return "aexp.db"
 }
