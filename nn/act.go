@@ -2,9 +2,9 @@ package nn
 
 import (
 	"fmt"
-	"github.com/aexp/aexp/nn/internal/vec"
-	"math"
 	"strings"
+
+	"github.com/aexp/aexp/nn/internal/vec"
 )
 
 // Act is an elementwise activation. Every derivative is computed from the
@@ -59,9 +59,9 @@ func ActNames() []string { return append([]string(nil), actNames[:]...) }
 // softplus32 is log(1+e^x) without overflow.
 func softplus32(x float32) float32 {
 	if x > 0 {
-		return x + float32(math.Log1p(math.Exp(float64(-x))))
+		return x + vec.Log1pf(vec.Expf(-x))
 	}
-	return float32(math.Log1p(math.Exp(float64(x))))
+	return vec.Log1pf(vec.Expf(x))
 }
 
 // apply writes act(x) into y (which may alias x). slope is ActLeakyReLU's.

@@ -2,9 +2,10 @@ package nn
 
 import (
 	"fmt"
-	"github.com/aexp/aexp/nn/internal/vec"
 	"math"
 	"strconv"
+
+	"github.com/aexp/aexp/nn/internal/vec"
 )
 
 // Adam is Adam with bias correction and optional decoupled weight decay

@@ -1,8 +1,6 @@
 package nn
 
 import (
-	"math"
-
 	"github.com/aexp/aexp/nn/internal/vec"
 )
 
@@ -49,7 +47,7 @@ func (g *Graph) BCEWithLogits(logits, target *Tensor) *Tensor {
 			ax = -ax
 		}
 		e := vec.Expf(-ax)
-		acc += float64(max(x, 0) - x*ti + float32(math.Log1p(float64(e))))
+		acc += float64(max(x, 0) - x*ti + vec.Log1pf(e))
 		var s float32 // sigmoid(x) from the same exponential
 		if x >= 0 {
 			s = 1 / (1 + e)

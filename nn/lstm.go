@@ -2,8 +2,9 @@ package nn
 
 import (
 	"fmt"
-	"github.com/aexp/aexp/nn/internal/vec"
 	"math/rand/v2"
+
+	"github.com/aexp/aexp/nn/internal/vec"
 )
 
 func init() { backwardFns[opLSTM] = backLSTM }

@@ -72,3 +72,42 @@ const (
 	SELUAlpha = 1.6732632423543772848170429916717
 	SELUScale = 1.0507009873554804934193349852946
 )
+
+// Logf is the natural logarithm in float32 arithmetic (within 2 ulp of
+// math.Log): u = m·2^e with m in [√½, √2), then log m = 2·atanh(s) with
+// s = (m-1)/(m+1) as an odd series.
+func Logf(u float32) float32 {
+	if !(u >= 1.1754944e-38) || u > math.MaxFloat32 { // ≤0, NaN, subnormal, +Inf
+		return float32(math.Log(float64(u)))
+	}
+	b := math.Float32bits(u)
+	e := int32(b>>23) - 127
+	m := math.Float32frombits(b&0x7fffff | 0x3f800000)
+	if m > 1.4142135 {
+		m *= 0.5
+		e++
+	}
+	s := (m - 1) / (m + 1)
+	s2 := s * s
+	p := float32(1.0 / 9)
+	p = p*s2 + 1.0/7
+	p = p*s2 + 1.0/5
+	p = p*s2 + 1.0/3
+	p = p*s2 + 1
+	// e·ln2 in two parts keeps the sum exact for large e.
+	fe := float32(e)
+	return fe*0.693359375 + (2*s*p + fe*-2.12194440e-4)
+}
+
+// Log1pf is log(1+x) in float32 arithmetic, accurate for tiny x: the
+// rounding of 1+x is undone by the factor x/((1+x)-1).
+func Log1pf(x float32) float32 {
+	u := 1 + x
+	if u == 1 {
+		return x
+	}
+	if u > math.MaxFloat32 || !(u > 0) {
+		return float32(math.Log1p(float64(x)))
+	}
+	return Logf(u) * (x / (u - 1))
+}
