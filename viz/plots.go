@@ -106,8 +106,7 @@ func LossCurves(title string, curves []Curve) ([]byte, error) {
 		}
 		p.Legend.Add(k.name, l)
 	}
-	p.Legend.Top = true
-	return render(p, 8*vg.Inch, 5*vg.Inch)
+	return renderLegendRight(p, 8.5*vg.Inch, 5*vg.Inch)
 }
 
 func xyOf(s []Point, logY bool) plotter.XYs {
@@ -184,15 +183,14 @@ func LatentScatter(title string, code, label Tensor) ([]byte, error) {
 		s.GlyphStyle.Shape = draw.CircleGlyph{}
 		s.GlyphStyle.Radius = vg.Points(1.6)
 		p.Add(s)
-		p.Legend.Add(strconv.Itoa(k), s)
+		key, _ := plotter.NewScatter(plotter.XYs{{}}) // a bigger dot for the legend
+		key.GlyphStyle = s.GlyphStyle
+		key.GlyphStyle.Radius = vg.Points(3.5)
+		p.Legend.Add(strconv.Itoa(k), key)
 	}
-	p.Legend.Top = true
-	p.Legend.Left = false
-	// Room on the right for the legend, so it hides no points.
-	if len(keys) > 0 {
-		p.X.Max += 0.18 * (p.X.Max - p.X.Min)
-	}
-	return render(p, 6*vg.Inch, 5.5*vg.Inch)
+	p.Y.Tick.Marker = gTicks{}
+	p.X.Tick.Marker = gTicks{}
+	return renderLegendRight(p, 6*vg.Inch, 5.5*vg.Inch)
 }
 
 // SequencePlot draws up to n examples of sequence reconstructions as small
@@ -327,9 +325,21 @@ func darker(c color.RGBA) color.RGBA {
 	return color.RGBA{c.R / 2, c.G / 2, c.B / 2, 255}
 }
 
-func render(p *plot.Plot, w, h vg.Length) ([]byte, error) {
+// renderLegendRight draws p with its legend in a column to the right of the
+// plot, where it hides no data.
+func renderLegendRight(p *plot.Plot, w, h vg.Length) ([]byte, error) {
+	leg := p.Legend
+	p.Legend = plot.NewLegend()
+	leg.Left, leg.Top = true, true
 	cv := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseBackgroundColor(color.White))
-	p.Draw(draw.New(cv))
+	c := draw.New(cv)
+	legW := leg.Rectangle(c).Size().X + vg.Points(14)
+	p.Draw(draw.Crop(c, 0, -legW, 0, 0))
+	top := vg.Points(4)
+	if p.Title.Text != "" {
+		top += p.Title.TextStyle.Rectangle(p.Title.Text).Size().Y + p.Title.Padding
+	}
+	leg.Draw(draw.Crop(c, w-legW+vg.Points(8), 0, 0, -top))
 	var b bytes.Buffer
 	if _, err := (vgimg.PngCanvas{Canvas: cv}).WriteTo(&b); err != nil {
 		return nil, err

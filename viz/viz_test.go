@@ -215,10 +215,10 @@ func TestCharts(t *testing.T) {
 	}{
 		{"loss", func() ([]byte, error) {
 			return viz.LossCurves("loss", []viz.Curve{{Label: "run 1", Train: pts(tr1), Val: pts(va1)}, {Label: "run 2", Train: pts(tr2), Val: pts(va2)}})
-		}, 768, 480},
+		}, 816, 480},
 		{"loss one epoch", func() ([]byte, error) {
 			return viz.LossCurves("", []viz.Curve{{Label: "run 1", Train: pts(tr1[:1]), Val: pts(va1[:1])}})
-		}, 768, 480},
+		}, 816, 480},
 		{"latent", func() ([]byte, error) { return viz.LatentScatter("codes", lts["code"], lts["label"]) }, 576, 528},
 		{"sequence", func() ([]byte, error) { return viz.SequencePlot("series", sin, sout, []int{60, 1}, 4) }, 1152, 269},
 	} {

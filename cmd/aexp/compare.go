@@ -41,7 +41,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, compareUsage); fs.PrintDefaults() }
-	dbPath := fs.String("db", "", "database file (default $AEXP_DB, else ./aexp.db)")
+	dbFile := dbPath(fs)
 	sweep := fs.String("sweep", "", "compare the runs of this sweep (id or name)")
 	best := fs.Int("best", 0, "keep only the K best configurations (seed groups count once)")
 	objective := fs.String("objective", "", "rank by this metric (default: the sweep's objective, else val_loss)")
@@ -52,7 +52,9 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	htmlOut := fs.String("html", "", "write a self-contained HTML report to this file")
 	pngDir := fs.String("png", "", "write each picture as a PNG file into this directory")
 	n := fs.Int("n", 10, "test images per run in the reconstruction pictures")
-	if err := parseInterspersed(fs, args); err != nil {
+	pluginDir := fs.String("plugin-dir", "", "plugins for drawing samples of generative runs (default: $AEXP_PLUGIN_DIR, next to aexp, $PATH)")
+	noSample := fs.Bool("no-sample", false, "pictures: do not start plugins to sample generative runs")
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	formats := 0
@@ -62,33 +64,32 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	if formats > 1 {
-		return withCode(exitUsage, errors.New("compare: choose one of --json, --csv, --md"))
+		return usageErr("compare", "choose one of --json, --csv, --md")
 	}
 	if *goal != "" && *goal != store.Minimize && *goal != store.Maximize {
-		return withCode(exitUsage, fmt.Errorf("compare: --goal %q: want minimize or maximize", *goal))
+		return usageErr("compare", "--goal %q: want minimize or maximize", *goal)
 	}
 	if *best < 0 || *n < 1 {
-		return withCode(exitUsage, errors.New("compare: --best and -n must be positive"))
+		return usageErr("compare", "--best and -n must be positive")
 	}
 	var ids []int64
 	for _, a := range fs.Args() {
 		id, err := strconv.ParseInt(strings.TrimPrefix(a, "#"), 10, 64)
 		if err != nil || id <= 0 {
-			return withCode(exitUsage, fmt.Errorf("compare: %q is not a run id", a))
+			return usageErr("compare", "%q is not a run id", a)
 		}
 		if !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	}
 	if len(ids) == 0 && *sweep == "" && *best == 0 {
-		fs.Usage()
-		return withCode(exitUsage, errors.New("compare: name runs, or use --sweep or --best"))
+		return usageErr("compare", "name runs, or use --sweep or --best")
 	}
 	if len(ids) > 0 && *sweep != "" {
-		return withCode(exitUsage, errors.New("compare: give run ids or --sweep, not both"))
+		return usageErr("compare", "give run ids or --sweep, not both")
 	}
 
-	db, err := store.OpenReadOnly(vizDBPath(*dbPath))
+	db, err := openReadOnly(dbFile())
 	if err != nil {
 		return err
 	}
@@ -118,6 +119,9 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	runs, err := loadVizRuns(ctx, db, ids, pictures)
 	if err != nil {
 		return err
+	}
+	if pictures && !*noSample {
+		addSamples(ctx, db, runs, *pluginDir, stderr)
 	}
 	obj, note, err := compareObjective(ctx, db, runs, *objective, *goal)
 	if err != nil {
@@ -190,42 +194,6 @@ func ifSweep(s string) string {
 	return " in sweep " + s
 }
 
-// parseInterspersed parses args, allowing flags after positional arguments
-// (`aexp compare 1 2 --html r.html`). -h is not an error.
-func parseInterspersed(fs *flag.FlagSet, args []string) error {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return withCode(exitOK, errors.New(""))
-			}
-			return withCode(exitUsage, err)
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			break
-		}
-		if args[0] == "--" {
-			pos = append(pos, args[1:]...)
-			break
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-	return fs.Parse(append([]string{"--"}, pos...))
-}
-
-// vizDBPath is the documented order: --db, else $AEXP_DB, else ./aexp.db.
-func vizDBPath(flagValue string) string {
-	if flagValue != "" {
-		return flagValue
-	}
-	if env := os.Getenv("AEXP_DB"); env != "" {
-		return env
-	}
-	return "aexp.db"
-}
-
 // loadVizRuns reads what viz needs of each run, in the order of ids:
 // params, metric histories, final metrics, facts and, when withArtifacts,
 // the reconstruction, sample and latent artifacts (not checkpoints).
@@ -276,6 +244,72 @@ func loadVizRuns(ctx context.Context, db *store.DB, ids []int64, withArtifacts b
 		runs = append(runs, vr)
 	}
 	return runs, nil
+}
+
+// reportSamples is how many samples a report shows per generative run.
+const reportSamples = 64
+
+// addSamples gives every finished run of a generative variant that stored
+// no samples a fresh sample artifact: 64 codes from N(0, I) (seed 0)
+// decoded by the run's checkpoint, through one plugin process per variant.
+// Anything that fails costs only the pictures and is said on stderr.
+// `aexp show --html` can use it too.
+func addSamples(ctx context.Context, db *store.DB, runs []viz.Run, pluginDir string, stderr io.Writer) {
+	byVariant := map[string][]int{}
+	var order []string
+	for i, r := range runs {
+		if _, ok := viz.Latest(r, variant.KindSample); ok || r.Status != store.StatusDone {
+			continue
+		}
+		if _, ok := byVariant[r.Variant]; !ok {
+			order = append(order, r.Variant)
+		}
+		byVariant[r.Variant] = append(byVariant[r.Variant], i)
+	}
+	if len(order) == 0 {
+		return
+	}
+	found, err := variant.DiscoverDefault(pluginDir)
+	if err != nil {
+		fmt.Fprintln(stderr, "aexp: no samples drawn:", err)
+		return
+	}
+	for _, name := range order {
+		path, ok := found[name]
+		if !ok {
+			continue // only generative variants matter, and we cannot tell without the plugin
+		}
+		func() {
+			p, err := variant.Launch(ctx, path, variant.LaunchOptions{})
+			if err != nil {
+				fmt.Fprintf(stderr, "aexp: no samples of %s runs: %v\n", name, err)
+				return
+			}
+			defer p.Kill()
+			info, err := p.Describe(ctx)
+			if err != nil || !slices.Contains(info.Capabilities, variant.CapSample) {
+				return
+			}
+			for _, i := range byVariant[name] {
+				r := &runs[i]
+				_, ckpt, err := db.Checkpoint(ctx, r.ID, 0)
+				if err != nil {
+					continue
+				}
+				params, err := variant.Validate(info.Params, r.Params)
+				if err != nil {
+					fmt.Fprintf(stderr, "aexp: no samples of run %d: %v\n", r.ID, err)
+					continue
+				}
+				a, err := p.Sample(ctx, variant.SampleRequest{Params: params, Checkpoint: ckpt, N: reportSamples})
+				if err != nil {
+					fmt.Fprintf(stderr, "aexp: no samples of run %d: %v\n", r.ID, err)
+					continue
+				}
+				r.Artifacts = append(r.Artifacts, viz.Artifact{Kind: a.Kind, Name: a.Name, Meta: a.Meta, Data: a.Data})
+			}
+		}()
+	}
 }
 
 // compareObjective is --objective/--goal when given, else the objective the

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/aexp/aexp/dataset"
@@ -25,20 +26,17 @@ const Side = 28
 // their labels. real reports whether they are MNIST; without the module
 // cache they are synthetic strokes labelled i%10.
 func Images(n int) (pix []float32, labels []int, real bool) {
-	if dir, err := dataset.MNISTDir(); err == nil {
-		im, err1 := dataset.ReadIDXFile(filepath.Join(dir, dataset.MNISTTestImages))
-		lb, err2 := dataset.ReadIDXFile(filepath.Join(dir, dataset.MNISTTestLabels))
-		if err1 == nil && err2 == nil && len(im.U8) >= n*Side*Side && len(lb.U8) >= n {
-			pix = make([]float32, n*Side*Side)
-			for i := range pix {
-				pix[i] = float32(im.U8[i]) / 255
-			}
-			labels = make([]int, n)
-			for i := range labels {
-				labels[i] = int(lb.U8[i])
-			}
-			return pix, labels, true
+	mnistOnce.Do(loadMNIST)
+	if len(mnistLabels) >= n {
+		pix = make([]float32, n*Side*Side)
+		for i := range pix {
+			pix[i] = float32(mnistPix[i]) / 255
 		}
+		labels = make([]int, n)
+		for i := range labels {
+			labels[i] = int(mnistLabels[i])
+		}
+		return pix, labels, true
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	pix = make([]float32, n*Side*Side)
@@ -65,6 +63,25 @@ func Images(n int) (pix []float32, labels []int, real bool) {
 		}
 	}
 	return pix, labels, false
+}
+
+var (
+	mnistOnce   sync.Once
+	mnistPix    []uint8
+	mnistLabels []uint8
+)
+
+// loadMNIST reads the MNIST test set once per test process, if it is there.
+func loadMNIST() {
+	dir, err := dataset.MNISTDir()
+	if err != nil {
+		return
+	}
+	im, err1 := dataset.ReadIDXFile(filepath.Join(dir, dataset.MNISTTestImages))
+	lb, err2 := dataset.ReadIDXFile(filepath.Join(dir, dataset.MNISTTestLabels))
+	if err1 == nil && err2 == nil && len(im.U8) == len(lb.U8)*Side*Side {
+		mnistPix, mnistLabels = im.U8, lb.U8
+	}
 }
 
 // Blur is a plausible reconstruction of n h×w images: a 3×3 box blur,
