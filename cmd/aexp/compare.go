@@ -157,18 +157,8 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	opts := viz.FigureOptions{N: *n}
 	if *pngDir != "" {
 		figs, warns := viz.Figures(runs, opts)
-		if err := os.MkdirAll(*pngDir, 0o755); err != nil {
+		if err := writeFigures(*pngDir, figs, warns, stderr); err != nil {
 			return fmt.Errorf("compare: %w", err)
-		}
-		for _, f := range figs {
-			p := filepath.Join(*pngDir, f.File)
-			if err := os.WriteFile(p, f.PNG, 0o644); err != nil {
-				return fmt.Errorf("compare: %w", err)
-			}
-			fmt.Fprintln(stderr, "wrote", p)
-		}
-		for _, w := range warns {
-			fmt.Fprintln(stderr, "aexp compare: warning:", w)
 		}
 	}
 	if *htmlOut != "" {
@@ -183,6 +173,55 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return fmt.Errorf("compare: %w", err)
 		}
 		fmt.Fprintln(stderr, "wrote", *htmlOut)
+	}
+	return nil
+}
+
+// writeFigures writes each figure as a PNG file into dir and says so on stderr.
+func writeFigures(dir string, figs []viz.Figure, warns []string, stderr io.Writer) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, f := range figs {
+		p := filepath.Join(dir, f.File)
+		if err := os.WriteFile(p, f.PNG, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintln(stderr, "wrote", p)
+	}
+	for _, w := range warns {
+		fmt.Fprintln(stderr, "aexp: warning:", w)
+	}
+	return nil
+}
+
+// runPictures is `aexp show RUN --html FILE --png DIR` for show.go: the
+// one-run HTML report (params, final metrics, loss curves, reconstructions,
+// samples of a generative run, latent scatter of a 2-D code, sequence
+// plots) and/or each picture as a PNG. Either path may be empty.
+// pluginDir is the --plugin-dir flag (plugins sample generative runs).
+func runPictures(ctx context.Context, db *store.DB, id int64, htmlPath, pngDir, pluginDir string, stderr io.Writer) error {
+	runs, err := loadVizRuns(ctx, db, []int64{id}, true)
+	if err != nil {
+		return err
+	}
+	addSamples(ctx, db, runs, pluginDir, stderr)
+	r := runs[0]
+	if pngDir != "" {
+		figs, warns := viz.Figures(runs, viz.FigureOptions{})
+		if err := writeFigures(pngDir, figs, warns, stderr); err != nil {
+			return err
+		}
+	}
+	if htmlPath != "" {
+		obj := viz.Objective{}
+		if sw, err := db.GetSweep(ctx, strconv.FormatInt(r.SweepID, 10)); err == nil {
+			obj = viz.Objective{Metric: sw.Objective, Goal: sw.Goal}
+		}
+		if err := writeFileAtomically(htmlPath, func(w io.Writer) error { return viz.RunReport(w, r, obj) }); err != nil {
+			return err
+		}
+		fmt.Fprintln(stderr, "wrote", htmlPath)
 	}
 	return nil
 }

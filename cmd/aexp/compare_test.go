@@ -251,3 +251,39 @@ func TestCompareHTMLAndPNG(t *testing.T) {
 		os.WriteFile(filepath.Join(d, "compare.html"), b, 0o644)
 	}
 }
+
+// TestRunPictures covers the helper behind `aexp show RUN --html/--png`.
+func TestRunPictures(t *testing.T) {
+	path := compareDB(t)
+	db, err := store.OpenReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	dir := t.TempDir()
+	html, pngs := filepath.Join(dir, "run4.html"), filepath.Join(dir, "run4")
+	var stderr bytes.Buffer
+	if err := runPictures(context.Background(), db, 4, html, pngs, dir, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	for _, want := range []string{"aexp run 4", "test_neg_elbo", "Samples from N(0, I)", "Latent space", "data:image/png;base64,"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if n := strings.Count(page, "<img "); n != 4 {
+		t.Errorf("%d images, want 4 (loss, reconstructions, samples, latent)", n)
+	}
+	entries, _ := os.ReadDir(pngs)
+	if len(entries) != 4 {
+		t.Errorf("%d PNG files, want 4", len(entries))
+	}
+	if _, _, err := aexp(t, "compare", "--db", path, "99", "--html", html); err == nil {
+		t.Error("a missing run made a report")
+	}
+}
