@@ -31,7 +31,7 @@
 //	}
 //
 // For evaluation set g.Train = false (Dropout and GaussianNoise become the
-// identity); Backward need not be called.
+// identity) and g.NoGrad = true (no gradient buffers); skip Backward.
 //
 // A VAE's middle:
 //

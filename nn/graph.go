@@ -10,6 +10,9 @@ type Graph struct {
 	// Train enables training-only behaviour (Dropout, noise layers that
 	// check it). It defaults to true.
 	Train bool
+	// NoGrad skips gradient buffers entirely (evaluation): results carry
+	// no Grad and Backward does nothing.
+	NoGrad bool
 
 	nodes []*Tensor // node outputs, reused in call order
 	nused int
@@ -69,7 +72,7 @@ func (g *Graph) node(rows, cols int, grad bool) *Tensor {
 	t.Data = t.Data[:n]
 	t.Rows, t.Cols, t.Name = rows, cols, ""
 	t.Grad = nil
-	if grad {
+	if grad && !g.NoGrad {
 		if cap(t.gbuf) < n {
 			t.gbuf = make([]float32, n)
 		}
