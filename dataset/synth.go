@@ -20,7 +20,7 @@ type Sines struct {
 }
 
 // DefaultSines is the generator behind the dataset name "sines".
-var DefaultSines = Sines{N: 10000, Steps: 50, Components: 3, MinFreq: 0.5, MaxFreq: 4, Noise: 0.02}
+var DefaultSines = Sines{N: 10000, Steps: 40, Components: 2, MinFreq: 0.5, MaxFreq: 3, Noise: 0.02}
 
 // Generate draws the series with seed. The result has shape [Steps 1].
 func (c Sines) Generate(seed uint64) *Set {

@@ -34,7 +34,7 @@ func (m *model) penalty(g *nn.Graph, code *nn.Tensor) *nn.Tensor {
 	}
 	rho := float32(m.cfg.Target)
 	mean := g.AddScalar(g.MeanAxis(code, 0), 1e-6) // 1 × code: each unit's mean activation
-	one := g.AddScalar(g.Scale(mean, -1), 1+2e-6)    // 1 - mean
+	one := g.AddScalar(g.Scale(mean, -1), 1+2e-6)  // 1 - mean
 	c := float32(m.cfg.Target*math.Log(m.cfg.Target) + (1-m.cfg.Target)*math.Log(1-m.cfg.Target))
 	kl := g.Add(g.Scale(g.Log(mean), -rho), g.Scale(g.Log(one), rho-1)) // per unit, up to the constant c
 	return g.AddScalar(g.Sum(kl), c*float32(code.Cols))
