@@ -10,6 +10,9 @@ import (
 // grace, grace·η, grace·η², ... below the last epoch.
 func ashaRungs(es EarlyStop, epochs int) []int {
 	var rungs []int
+	if es.GraceEpochs < 1 || es.Reduction < 2 {
+		return nil
+	}
 	for r := es.GraceEpochs; r < epochs; r *= es.Reduction {
 		rungs = append(rungs, r)
 	}

@@ -115,6 +115,8 @@ func (p *logProgress) Stop() {}
 // terminals (github.com/vbauerster/mpb/v8).
 type barProgress struct {
 	mu      sync.Mutex
+	out     io.Writer
+	stopped bool
 	p       *mpb.Progress
 	overall *mpb.Bar
 	bars    map[int64]*runBar
@@ -126,10 +128,29 @@ type runBar struct {
 	last atomic.Pointer[string] // latest metrics, shown after the bar (read by mpb's renderer)
 }
 
-// NewBarProgress draws progress bars on w, a terminal.
-func NewBarProgress(w io.Writer, verbose bool) Progress {
-	return &barProgress{bars: map[int64]*runBar{}, verbose: verbose,
+// NewBarProgress draws progress bars on w, a terminal. The returned
+// Progress is also an io.Writer for log lines: they are printed above the
+// bars while the bars are live.
+func NewBarProgress(w io.Writer, verbose bool) interface {
+	Progress
+	io.Writer
+} {
+	return &barProgress{out: w, bars: map[int64]*runBar{}, verbose: verbose,
 		p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(30), mpb.WithRefreshRate(150*time.Millisecond))}
+}
+
+// Write prints log lines above the bars (or straight to the terminal
+// before Start and after Stop).
+func (b *barProgress) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	live := b.overall != nil && !b.stopped
+	b.mu.Unlock()
+	if live {
+		if n, err := b.p.Write(p); err == nil {
+			return n, nil
+		}
+	}
+	return b.out.Write(p)
 }
 
 func (b *barProgress) Start(total, done int) {
@@ -204,6 +225,7 @@ func (b *barProgress) RunEnd(id int64, status, msg string) {
 
 func (b *barProgress) Stop() {
 	b.mu.Lock()
+	b.stopped = true
 	for _, rb := range b.bars {
 		rb.bar.Abort(true)
 	}

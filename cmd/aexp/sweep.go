@@ -147,7 +147,8 @@ func sweepCommand(ctx context.Context, name string, args []string, stdout, stder
 
 	opts := orchestrator.Options{Parallel: f.parallel, FailFast: f.failFast, Force: f.force, Log: stderr, Verbose: f.verbose}
 	if file, ok := stderr.(*os.File); ok && !f.plain && term.IsTerminal(int(file.Fd())) {
-		opts.Progress = orchestrator.NewBarProgress(stderr, f.verbose)
+		bars := orchestrator.NewBarProgress(stderr, f.verbose)
+		opts.Progress, opts.Log = bars, bars
 	}
 	eng := orchestrator.NewEngine(checked, db, opts)
 
