@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -127,17 +128,11 @@ func Figures(runs []Run, o FigureOptions) (figs []Figure, warnings []string) {
 		return true
 	}
 
-	// Loss curves.
-	var curves []Curve
-	for _, r := range runs {
-		c := Curve{Label: o.label(r), Train: r.History["train_loss"], Val: r.History["val_loss"]}
-		if len(c.Train)+len(c.Val) > 0 {
-			curves = append(curves, c)
-		}
-	}
-	if len(curves) > 0 {
-		png, err := LossCurves("Training (dashed) and validation (solid) loss", curves)
-		add(Figure{File: "loss.png", Section: SectionCurves, Title: "Loss per epoch",
+	// Loss curves: one chart, or one per variant when the variants' losses
+	// are different quantities (a VAE's nats beside an MSE).
+	for _, part := range curveGroups(runs, o) {
+		png, err := LossCurves(part.title, part.curves)
+		add(Figure{File: part.file, Section: SectionCurves, Title: part.caption,
 			Caption: "One colour per run: training loss dashed with open markers, validation loss solid.",
 			PNG:     png}, err)
 	}
@@ -283,6 +278,57 @@ func Figures(runs []Run, o FigureOptions) (figs []Figure, warnings []string) {
 			PNG:     png}, err)
 	}
 	return figs, warnings
+}
+
+type curveGroup struct {
+	file, title, caption string
+	curves               []Curve
+}
+
+// curveGroups splits the runs' loss curves by variant when the variants'
+// final validation losses differ by more than a factor of 30; otherwise all
+// curves share one chart.
+func curveGroups(runs []Run, o FigureOptions) []curveGroup {
+	var order []string
+	byVariant := map[string][]Curve{}
+	level := map[string]float64{}
+	for _, r := range runs {
+		c := Curve{Label: o.label(r), Train: r.History["train_loss"], Val: r.History["val_loss"]}
+		if len(c.Train)+len(c.Val) == 0 {
+			continue
+		}
+		if _, ok := byVariant[r.Variant]; !ok {
+			order = append(order, r.Variant)
+		}
+		byVariant[r.Variant] = append(byVariant[r.Variant], c)
+		last := c.Val
+		if len(last) == 0 {
+			last = c.Train
+		}
+		if v := math.Abs(last[len(last)-1].Value); v > 0 && !math.IsInf(v, 0) && (level[r.Variant] == 0 || v < level[r.Variant]) {
+			level[r.Variant] = v
+		}
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	lo, hi := math.Inf(1), 0.0
+	for _, v := range level {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	if len(order) == 1 || hi/lo <= 30 {
+		var all []Curve
+		for _, v := range order {
+			all = append(all, byVariant[v]...)
+		}
+		return []curveGroup{{file: "loss.png", title: "Training (dashed) and validation (solid) loss", caption: "Loss per epoch", curves: all}}
+	}
+	var out []curveGroup
+	for _, v := range order {
+		out = append(out, curveGroup{file: "loss-" + v + ".png", title: v + ": training (dashed) and validation (solid) loss",
+			caption: "Loss per epoch, " + v + " runs (its own units)", curves: byVariant[v]})
+	}
+	return out
 }
 
 func firstIn(figs []Figure, section string) int {

@@ -190,3 +190,34 @@ func TestHTMLReportInChromium(t *testing.T) {
 		os.WriteFile(filepath.Join(d, "screenshot.png"), shot, 0o644)
 	}
 }
+
+func TestLossChartsSplitByUnits(t *testing.T) {
+	pts := func(xs []float64) []viz.Point {
+		var p []viz.Point
+		for i, x := range xs {
+			p = append(p, viz.Point{Epoch: i + 1, Value: x})
+		}
+		return p
+	}
+	tr, va := viztest.Losses(3, 0.09, 0.02)
+	ntr, nva := viztest.Losses(3, 400, 210) // a VAE's loss in nats
+	runs := []viz.Run{
+		{ID: 1, Variant: "dense", History: map[string][]viz.Point{"train_loss": pts(tr), "val_loss": pts(va)}},
+		{ID: 2, Variant: "vae", History: map[string][]viz.Point{"train_loss": pts(ntr), "val_loss": pts(nva)}},
+		{ID: 3, Variant: "dense", History: map[string][]viz.Point{"train_loss": pts(tr), "val_loss": pts(va)}},
+	}
+	figs, _ := viz.Figures(runs, viz.FigureOptions{})
+	var names []string
+	for _, f := range figs {
+		names = append(names, f.File)
+	}
+	if got := strings.Join(names, " "); got != "loss-dense.png loss-vae.png" {
+		t.Errorf("figures %q, want one loss chart per variant", got)
+	}
+	// Comparable losses share one chart.
+	runs[1].History = map[string][]viz.Point{"train_loss": pts(tr), "val_loss": pts(va)}
+	figs, _ = viz.Figures(runs, viz.FigureOptions{})
+	if len(figs) != 1 || figs[0].File != "loss.png" {
+		t.Errorf("comparable losses: %d figures, first %q", len(figs), figs[0].File)
+	}
+}

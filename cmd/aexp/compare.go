@@ -130,6 +130,15 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if note != "" {
 		fmt.Fprintln(stderr, "aexp compare:", note)
 	}
+	if *objective == "" && (obj.Metric == "val_loss" || obj.Metric == "train_loss") {
+		variants := map[string]bool{}
+		for _, r := range runs {
+			variants[r.Variant] = true
+		}
+		if len(variants) > 1 {
+			fmt.Fprintf(stderr, "aexp compare: note: %s is each variant's own training loss (a vae's is in nats), so it ranks runs of one family; across families rank by --objective test_mse\n", obj.Metric)
+		}
+	}
 	c := viz.Compare(runs, obj)
 	if *best > 0 && len(c.Groups) > *best {
 		c = viz.Compare(keepGroups(runs, c.Groups[:*best]), obj)
