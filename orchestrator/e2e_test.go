@@ -620,6 +620,11 @@ lr = [2.0, 0.1, 0.2]
 	if st[1] != "done" || st[2] != "queued" {
 		t.Errorf("target: %v", st)
 	}
+	// a sweep that reached its target is finished: a rerun starts nothing
+	r = run(t, dir2, "sweep", spec2)
+	if r.code != 0 || !strings.Contains(r.stderr, "reached the target val_loss 0.5") || strings.Contains(r.stderr, ": started") {
+		t.Errorf("rerun after the target: exit %d\n%s", r.code, r.stderr)
+	}
 }
 
 // badInputs are specs that only the plugins can reject (their schemas).
@@ -772,6 +777,19 @@ ignore_cancel = true
 	}
 	if pid == 0 {
 		t.Fatal("run did not start")
+	}
+	// a running run's heartbeat moves (every 2 s)
+	hb := func() string {
+		db := openDB(t, dir)
+		defer db.Close()
+		return queryString(t, db, `SELECT heartbeat FROM runs WHERE status = 'running'`)
+	}
+	first := hb()
+	for until := time.Now().Add(4 * time.Second); hb() == first; {
+		if time.Now().After(until) {
+			t.Fatalf("heartbeat stuck at %s", first)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

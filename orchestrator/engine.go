@@ -260,6 +260,22 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 			queue = append(queue, &job{run: r, rec: rec, attempt: rec.Attempt})
 		}
 	}
+	if s.Objective.Target != nil && len(queue) > 0 {
+		// a sweep whose target was reached earlier is finished
+		sums, err := e.db.ListRuns(bg, store.RunFilter{SweepID: sw.ID, Statuses: []string{store.StatusDone}})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range sums {
+			if v := r.FinalObjective; v != nil && s.Objective.reached(*v) {
+				res.TargetRun = r.RunID
+				fmt.Fprintf(e.opts.Log, "aexp: run %d reached the target %s %g (%g) before; starting no more runs\n",
+					r.RunID, s.Objective.Metric, *s.Objective.Target, *v)
+				queue = nil
+				break
+			}
+		}
+	}
 	if s.EarlyStop.Method != "none" && len(history) > 0 {
 		hs, err := e.db.Histories(bg, history)
 		if err != nil {
@@ -457,7 +473,7 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 		recErr     error
 	)
 	req := variant.TrainRequest{
-		RunKey: r.Key, Params: e.c.Full[r.Key], Seed: r.Seed, Dataset: s.DataPath(r.Dataset),
+		RunKey: r.Key, Params: e.c.Full[r.Key], Seed: r.Seed, Dataset: s.ResolveDataset(r.Dataset),
 		DataDir: e.c.DataDir, Epochs: r.Epochs, BatchSize: r.BatchSize,
 		TrainLimit: r.TrainLimit, TestLimit: r.TestLimit, Threads: threads, Keep: s.Keep,
 	}

@@ -407,6 +407,15 @@ func (p *parser) checkDataset(ds, path string) {
 	}
 }
 
+// ResolveDataset is the dataset as a plugin gets it: csv:/idx: paths made
+// absolute (relative to the spec's folder), other names unchanged.
+func (s *Spec) ResolveDataset(ds string) string {
+	if strings.HasPrefix(ds, "csv:") || strings.HasPrefix(ds, "idx:") {
+		return ds[:4] + s.DataPath(ds)
+	}
+	return ds
+}
+
 // DataPath resolves the file of a csv:/idx: dataset relative to the spec's
 // folder; other datasets are returned unchanged.
 func (s *Spec) DataPath(ds string) string {
@@ -414,10 +423,13 @@ func (s *Spec) DataPath(ds string) string {
 		return ds
 	}
 	f := ds[4:]
-	if filepath.IsAbs(f) {
-		return f
+	if !filepath.IsAbs(f) {
+		f = filepath.Join(filepath.Dir(s.File), f)
 	}
-	return filepath.Join(filepath.Dir(s.File), f)
+	if abs, err := filepath.Abs(f); err == nil {
+		f = abs
+	}
+	return f
 }
 
 // blocks reads the variant families and their parameter spaces.
