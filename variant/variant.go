@@ -5,6 +5,15 @@
 // started by the aexp process once per run. Authors implement [Variant] with
 // plain Go types and call [Serve] from main; the gRPC transport, go-plugin
 // handshake and message chunking stay inside this package.
+//
+// Where to start:
+//   - plugin authors: [Variant], [Schema] and [Decode] (a config struct is
+//     the parameter schema), [Serve]; test with package varianttest;
+//   - hosts: [Discover] and [SearchDirs] to find plugins, [Launch] to start
+//     one per run, [Validate] to check a run's parameters, [Plugin.Train]
+//     to stream its events, [Plugin.Kill] to end it;
+//   - authors in other languages: the commented protocol in
+//     variant/internal/pb/aexp.proto.
 package variant
 
 import (
