@@ -46,10 +46,12 @@ func (m *model) Loss(g *nn.Graph, x *nn.Tensor) *nn.Tensor {
 	return g.Add(rec, g.Scale(m.penalty(g, code), float32(m.cfg.Weight)))
 }
 
-// Evaluate reports the penalty and the mean code activation (val_/test_).
+// Evaluate reports the reconstruction loss alone, the penalty and the mean
+// code activation (as val_rec, val_penalty, ... and test_rec, ...).
 func (m *model) Evaluate(g *nn.Graph, x *nn.Tensor) map[string]float64 {
 	code := m.Encode(g, x)
 	return map[string]float64{
+		"rec":       float64(m.LossOf(g, m.DecodeLogits(g, code), x).Scalar()),
 		"penalty":   float64(m.penalty(g, code).Scalar()),
 		"code_mean": float64(g.Mean(code).Scalar()),
 	}
@@ -69,6 +71,7 @@ var sparse = train.Spec[Config]{
 	Version: "0.1.0",
 	Doc:     "Sparse autoencoder: the dense model plus an L1 or KL sparsity penalty on the code.",
 	Metrics: []variant.MetricInfo{
+		{Name: "val_rec", Doc: "reconstruction loss alone on the validation split, every epoch (val_loss adds the penalty)", Goal: "minimize"},
 		{Name: "test_code_mean", Doc: "mean activation of the code units on the test set", Goal: "minimize"},
 		{Name: "test_penalty", Doc: "the sparsity penalty on the test set (before the weight)", Goal: "minimize"},
 	},
