@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -83,6 +84,12 @@ func (p *grpcPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, cc *grp
 // The environment variable AEXP_PLUGIN_LOG_LEVEL (trace, debug, info, warn,
 // error; default warn) sets how much the plugin side of go-plugin logs.
 func Serve(v Variant) {
+	if os.Getenv(MagicCookieKey) != MagicCookieValue {
+		fmt.Fprintf(os.Stderr, "%s is an aexp variant plugin: aexp starts it, one process per run.\n"+
+			"Put it in a plugin directory (next to aexp, in $%s or on $PATH) and run `aexp plugins`.\n",
+			filepath.Base(os.Args[0]), PluginDirEnv)
+		os.Exit(1)
+	}
 	level := hclog.LevelFromString(os.Getenv("AEXP_PLUGIN_LOG_LEVEL"))
 	if level == hclog.NoLevel {
 		level = hclog.Warn
