@@ -43,7 +43,8 @@ func Expand(s *Spec) (*Plan, error) {
 	l := &errorList{file: s.File, pos: s.pos}
 	seen := map[string]bool{}
 	for bi, blk := range s.Blocks {
-		configs, total := expandBlock(s, bi, blk, l)
+		configs, total, notes := expandBlock(s, bi, blk, l)
+		pl.Notes = append(pl.Notes, notes...)
 		if len(configs) == 0 && len(blk.Exclude) > 0 {
 			l.add(blk.Exclude[0].Path, "the exclude entries leave no configuration of %s to run", blk.Variant)
 			continue
@@ -133,15 +134,13 @@ func blockAxes(s *Spec, blk *Block) []*axis {
 
 // expandBlock returns the block's configurations (grid order or sampling
 // order) and how many there are before any cap.
-func expandBlock(s *Spec, bi int, blk *Block, l *errorList) ([]config, int) {
+func expandBlock(s *Spec, bi int, blk *Block, l *errorList) (out []config, total int, notes []string) {
 	axes := blockAxes(s, blk)
 	// how many configurations may be needed at most (the run cap bounds it)
 	limit := math.MaxInt
 	if s.Search.RunCap > 0 {
 		limit = (s.Search.RunCap + len(s.Budget.Seeds) - 1) / len(s.Budget.Seeds)
 	}
-	var out []config
-	total := 0
 	size, finite := spaceSize(axes)
 	excluded := func(c config) bool {
 		for _, pt := range blk.Exclude {
@@ -157,7 +156,7 @@ func expandBlock(s *Spec, bi int, blk *Block, l *errorList) ([]config, int) {
 		// every axis is finite (checked at parse)
 		if !finite || size > maxRuns*100 {
 			l.add(blk.Path, "the grid has more than %d configurations; narrow it or use method = \"random\"", maxRuns*100)
-			return nil, 0
+			return nil, 0, nil
 		}
 		for idx := 0; idx < size; idx++ {
 			c := pointAt(axes, idx)
@@ -193,7 +192,7 @@ func expandBlock(s *Spec, bi int, blk *Block, l *errorList) ([]config, int) {
 				out = append(out, c)
 			}
 			if len(out) < want {
-				l.notes(fmt.Sprintf("%s: the space has only %d configurations; sampling all of them", blkName(blk), len(out)))
+				notes = append(notes, fmt.Sprintf("%s: samples = %d, but the space has only %d configurations: all of them run", blk.Variant, want, len(out)))
 			}
 		} else {
 			seen := map[string]bool{}
@@ -206,6 +205,9 @@ func expandBlock(s *Spec, bi int, blk *Block, l *errorList) ([]config, int) {
 				seen[k] = true
 				out = append(out, c)
 			}
+		}
+		if len(out) < want && !finite {
+			notes = append(notes, fmt.Sprintf("%s: only %d distinct configurations found for samples = %d", blk.Variant, len(out), want))
 		}
 		total = len(out)
 		if len(out) > limit {
@@ -248,14 +250,8 @@ func expandBlock(s *Spec, bi int, blk *Block, l *errorList) ([]config, int) {
 			out = append(out, c)
 		}
 	}
-	return out, total
+	return out, total, notes
 }
-
-func blkName(b *Block) string { return b.Path }
-
-// notes on an errorList are not errors; expansion notes are dropped for
-// now (the plan reports counts instead).
-func (l *errorList) notes(string) {}
 
 func blockSalt(bi int, variant string) uint64 {
 	h := fnv.New64a()

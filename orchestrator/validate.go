@@ -42,7 +42,7 @@ var SharedMetrics = []string{"train_loss", "val_loss", "epoch_seconds", "samples
 // and resolves the dataset. Problems with the spec come back as
 // [SpecErrors] naming file:line and key; a plugin that cannot start or a
 // missing MNIST is an ordinary error.
-func Check(ctx context.Context, pl *Plan, plugins map[string]string, stderr io.Writer) (*Checked, error) {
+func Check(ctx context.Context, pl *Plan, plugins map[string]string) (*Checked, error) {
 	s := pl.Spec
 	l := &errorList{file: s.File, pos: s.pos}
 	c := &Checked{Plan: pl, Plugins: map[string]*Plugin{}, Full: map[string]map[string]any{}}

@@ -128,7 +128,7 @@ func sweepCommand(ctx context.Context, name string, args []string, stdout, stder
 	if err != nil {
 		return err
 	}
-	checked, err := orchestrator.Check(ctx, plan, plugins, stderr)
+	checked, err := orchestrator.Check(ctx, plan, plugins)
 	if err != nil {
 		if ctx.Err() != nil {
 			return withCode(exitInterrupted, errors.New("interrupted"))
