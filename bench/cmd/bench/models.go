@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/aexp/aexp/nn"
@@ -26,6 +27,20 @@ func newModel(name string, rng *rand.Rand) (model, error) {
 	return nil, fmt.Errorf("unknown case %q (want dense, vae, gru or lstm)", name)
 }
 
+// linear builds a layer initialised as PyTorch's nn.Linear is by default
+// (weights and bias from U(±1/√in)), so both engines train the same model
+// from the same distribution and their losses are comparable.
+func linear(name string, in, out int, act nn.Act, rng *rand.Rand) *nn.Linear {
+	l := nn.NewLinear(name, in, out, act, rng)
+	bound := 1 / math.Sqrt(float64(in))
+	for _, p := range l.Params() {
+		for i := range p.Data {
+			p.Data[i] = float32((2*rng.Float64() - 1) * bound)
+		}
+	}
+	return l
+}
+
 func collect(ls ...*nn.Linear) []*nn.Tensor {
 	var ps []*nn.Tensor
 	for _, l := range ls {
@@ -45,7 +60,7 @@ func newDense(rng *rand.Rand) *dense {
 		if i == 3 {
 			act = nn.ActSigmoid
 		}
-		d.layers = append(d.layers, nn.NewLinear(fmt.Sprint("l", i), sizes[i], sizes[i+1], act, rng))
+		d.layers = append(d.layers, linear(fmt.Sprint("l", i), sizes[i], sizes[i+1], act, rng))
 	}
 	return d
 }
@@ -69,13 +84,13 @@ type vae struct {
 
 func newVAE(rng *rand.Rand) *vae {
 	return &vae{
-		enc1: nn.NewLinear("enc1", 784, 512, nn.ActReLU, rng),
-		enc2: nn.NewLinear("enc2", 512, 256, nn.ActReLU, rng),
-		mu:   nn.NewLinear("mu", 256, 20, nn.ActLinear, rng),
-		lv:   nn.NewLinear("logvar", 256, 20, nn.ActLinear, rng),
-		dec1: nn.NewLinear("dec1", 20, 256, nn.ActReLU, rng),
-		dec2: nn.NewLinear("dec2", 256, 512, nn.ActReLU, rng),
-		out:  nn.NewLinear("out", 512, 784, nn.ActLinear, rng),
+		enc1: linear("enc1", 784, 512, nn.ActReLU, rng),
+		enc2: linear("enc2", 512, 256, nn.ActReLU, rng),
+		mu:   linear("mu", 256, 20, nn.ActLinear, rng),
+		lv:   linear("logvar", 256, 20, nn.ActLinear, rng),
+		dec1: linear("dec1", 20, 256, nn.ActReLU, rng),
+		dec2: linear("dec2", 256, 512, nn.ActReLU, rng),
+		out:  linear("out", 512, 784, nn.ActLinear, rng),
 		rng:  rng,
 	}
 }
@@ -116,8 +131,8 @@ func newRecurrent(cell string, rng *rand.Rand) *recurrent {
 		e, d := nn.NewLSTM("enc", feats, hidden, rng), nn.NewLSTM("dec", codeSize, hidden, rng)
 		r.enc, r.dec, r.encP, r.decP = e, d, e.Params(), d.Params()
 	}
-	r.code = nn.NewLinear("code", hidden, codeSize, nn.ActLinear, rng)
-	r.out = nn.NewLinear("out", hidden, feats, nn.ActSigmoid, rng)
+	r.code = linear("code", hidden, codeSize, nn.ActLinear, rng)
+	r.out = linear("out", hidden, feats, nn.ActSigmoid, rng)
 	return r
 }
 
