@@ -1,5 +1,13 @@
 package store
 
+import "context"
+
 // OpenAt opens path for writing and migrates it only up to version target,
 // so tests can build databases of every older schema version.
 func OpenAt(path string, target int) (*DB, error) { return open(path, target) }
+
+// Bulk runs fn in one write transaction on the writer, for building large
+// benchmark databases fast.
+func (db *DB) Bulk(fn func(tx *Tx) error) error {
+	return db.write(context.Background(), fn)
+}

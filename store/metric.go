@@ -104,17 +104,31 @@ func recordMetrics(ctx context.Context, tx *Tx, runID int64, epoch int, metrics 
 	}
 	sort.Strings(keys)
 	now := fmtTime(tx.now)
-	for _, k := range keys {
-		v := metrics[k]
-		var val any = v
-		if math.IsNaN(v) {
+	// All values in one statement.
+	var q strings.Builder
+	args := make([]any, 0, 5*len(keys))
+	q.WriteString(`INSERT INTO metrics (run_id, key, epoch, value, time) VALUES `)
+	for i, k := range keys {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?, ?, ?, ?, ?)")
+		var val any = metrics[k]
+		if math.IsNaN(metrics[k]) {
 			val = nil
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO metrics (run_id, key, epoch, value, time) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (run_id, key, epoch) DO UPDATE SET value = excluded.value, time = excluded.time`,
-			runID, k, epoch, val, now); err != nil {
-			return fmt.Errorf("metric %q: %w", k, err)
-		}
+		args = append(args, runID, k, epoch, val, now)
+	}
+	q.WriteString(` ON CONFLICT (run_id, key, epoch) DO UPDATE SET value = excluded.value, time = excluded.time`)
+	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	// Summaries: appended epochs update incrementally, in one statement;
+	// a rewritten epoch (or a changed goal) recomputes from the history.
+	q.Reset()
+	args = args[:0]
+	for _, k := range keys {
+		v := metrics[k]
 		g := MetricGoal(k)
 		if k == objective {
 			g = goal
@@ -135,10 +149,17 @@ ON CONFLICT (run_id, key, epoch) DO UPDATE SET value = excluded.value, time = ex
 			s.best = sql.NullFloat64{Float64: v, Valid: true}
 			s.bestEpoch = sql.NullInt64{Int64: int64(epoch), Valid: true}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO metric_summary
-(run_id, key, latest, latest_epoch, best, best_epoch, goal, count, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			runID, k, s.latest, s.latestEpoch, s.best, s.bestEpoch, s.goal, s.count, now); err != nil {
-			return fmt.Errorf("metric %q summary: %w", k, err)
+		if len(args) == 0 {
+			q.WriteString(`INSERT OR REPLACE INTO metric_summary (run_id, key, latest, latest_epoch, best, best_epoch, goal, count, time) VALUES `)
+		} else {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, runID, k, s.latest, s.latestEpoch, s.best, s.bestEpoch, s.goal, s.count, now)
+	}
+	if len(args) > 0 {
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("metric summary: %w", err)
 		}
 	}
 	return nil

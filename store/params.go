@@ -213,6 +213,14 @@ func paramsJSON(ps []typedParam) string {
 // as int64, numbers with a point or exponent as float64, int lists as
 // []int64, number lists as []float64.
 func decodeParams(s string) (map[string]any, error) {
+	if m, ok := decodeFlat(s); ok {
+		return m, nil
+	}
+	return decodeJSON(s)
+}
+
+// decodeJSON is decodeParams through encoding/json.
+func decodeJSON(s string) (map[string]any, error) {
 	d := json.NewDecoder(strings.NewReader(s))
 	d.UseNumber()
 	var m map[string]any
@@ -278,4 +286,139 @@ func number(n json.Number) any {
 	}
 	f, _ := n.Float64()
 	return f
+}
+
+// decodeFlat is a fast path of decodeParams for what paramsJSON writes in
+// almost every case: a flat object of numbers, plain strings, booleans and
+// lists of numbers. It reports false for anything else.
+func decodeFlat(s string) (map[string]any, bool) {
+	i := 0
+	skip := func() {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+			i++
+		}
+	}
+	str := func() (string, bool) {
+		if i >= len(s) || s[i] != '"' {
+			return "", false
+		}
+		j := i + 1
+		for j < len(s) && s[j] != '"' {
+			if s[j] == '\\' || s[j] < 0x20 || s[j] >= 0x80 {
+				return "", false
+			}
+			j++
+		}
+		if j >= len(s) {
+			return "", false
+		}
+		v := s[i+1 : j]
+		i = j + 1
+		return v, true
+	}
+	num := func() (any, bool) {
+		j := i
+		for j < len(s) && strings.IndexByte("+-0123456789.eE", s[j]) >= 0 {
+			j++
+		}
+		if j == i {
+			return nil, false
+		}
+		v := number(json.Number(s[i:j]))
+		i = j
+		return v, true
+	}
+	skip()
+	if i >= len(s) || s[i] != '{' {
+		return nil, false
+	}
+	i++
+	m := make(map[string]any, 8)
+	skip()
+	if i < len(s) && s[i] == '}' {
+		return m, i+1 == len(s)
+	}
+	for {
+		skip()
+		k, ok := str()
+		if !ok {
+			return nil, false
+		}
+		skip()
+		if i >= len(s) || s[i] != ':' {
+			return nil, false
+		}
+		i++
+		skip()
+		if i >= len(s) {
+			return nil, false
+		}
+		switch c := s[i]; {
+		case c == '"':
+			v, ok := str()
+			if !ok {
+				return nil, false
+			}
+			m[k] = v
+		case strings.HasPrefix(s[i:], "true"):
+			m[k], i = true, i+4
+		case strings.HasPrefix(s[i:], "false"):
+			m[k], i = false, i+5
+		case c == '[':
+			i++
+			var ints []int64
+			var floats []float64
+			isFloat := false
+			for {
+				skip()
+				if i < len(s) && s[i] == ']' && len(ints)+len(floats) == 0 {
+					return nil, false // empty list: type unknown, let json decide
+				}
+				v, ok := num()
+				if !ok {
+					return nil, false
+				}
+				switch x := v.(type) {
+				case int64:
+					ints = append(ints, x)
+					floats = append(floats, float64(x))
+				case float64:
+					isFloat = true
+					floats = append(floats, x)
+				}
+				skip()
+				if i < len(s) && s[i] == ',' {
+					i++
+					continue
+				}
+				if i < len(s) && s[i] == ']' {
+					i++
+					break
+				}
+				return nil, false
+			}
+			if isFloat {
+				m[k] = floats
+			} else {
+				m[k] = ints
+			}
+		default:
+			v, ok := num()
+			if !ok {
+				return nil, false
+			}
+			m[k] = v
+		}
+		skip()
+		if i < len(s) && s[i] == ',' {
+			i++
+			continue
+		}
+		if i < len(s) && s[i] == '}' {
+			i++
+			skip()
+			return m, i == len(s)
+		}
+		return nil, false
+	}
 }

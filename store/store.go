@@ -97,7 +97,7 @@ func SchemaVersion() int {
 // connection gets them.
 func dsn(path string, readOnly bool) string {
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	q := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=on", BusyTimeout.Milliseconds())
+	q := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=on&_stmt_cache_size=64", BusyTimeout.Milliseconds())
 	if readOnly {
 		return "file:" + esc + "?mode=ro&" + q
 	}
@@ -370,3 +370,6 @@ func parseTime(s sql.NullString) *time.Time {
 	}
 	return &t
 }
+
+// FormatTime formats t the way the store keeps times.
+func FormatTime(t time.Time) string { return fmtTime(t) }
