@@ -267,7 +267,7 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 			return nil, err
 		}
 		for _, r := range sums {
-			if v := r.FinalObjective; v != nil && s.Objective.reached(*v) {
+			if v := r.BestObjective; v != nil && s.Objective.reached(*v) {
 				res.TargetRun = r.RunID
 				fmt.Fprintf(e.opts.Log, "aexp: run %d reached the target %s %g (%g) before; starting no more runs\n",
 					r.RunID, s.Objective.Metric, *s.Objective.Target, *v)
@@ -329,6 +329,11 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 	stopping := false
 	done := ctx.Done()
 	for {
+		if done != nil && ctx.Err() != nil {
+			done = nil
+			stopping = true
+			res.Interrupted = true
+		}
 		for !stopping && running < parallel && len(queue) > 0 {
 			j := queue[0]
 			queue = queue[1:]

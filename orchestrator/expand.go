@@ -31,7 +31,11 @@ type Plan struct {
 }
 
 // maxRuns bounds an uncapped expansion; a bigger sweep needs a run_cap.
-const maxRuns = 100_000
+// maxGrid bounds a grid even with a cap (it is enumerated to count it).
+const (
+	maxRuns = 100_000
+	maxGrid = 1_000_000
+)
 
 // Expand turns a parsed spec into its runs. It is deterministic: the same
 // spec (and so the same sweep seed) gives the same runs in the same order.
@@ -50,7 +54,7 @@ func Expand(s *Spec) (*Plan, error) {
 			continue
 		}
 		if total > maxRuns/len(s.Budget.Seeds) && s.Search.RunCap == 0 {
-			l.add(blk.Path, "expands to %d configurations × %d seeds; add run_cap in [search] or narrow the grid (at most %d runs)", total, len(s.Budget.Seeds), maxRuns)
+			l.add(blk.Path, "expands to %s × %s; add run_cap in [search] or narrow the grid (at most %d runs)", plural(total, "configuration"), plural(len(s.Budget.Seeds), "seed"), maxRuns)
 			continue
 		}
 		pl.Configs += total
@@ -137,7 +141,7 @@ func blockAxes(s *Spec, blk *Block) []*axis {
 func expandBlock(s *Spec, bi int, blk *Block, l *errorList) (out []config, total int, notes []string) {
 	axes := blockAxes(s, blk)
 	// how many configurations may be needed at most (the run cap bounds it)
-	limit := math.MaxInt
+	limit := maxRuns + 1 // enough to tell an uncapped sweep that it is too big
 	if s.Search.RunCap > 0 {
 		limit = (s.Search.RunCap + len(s.Budget.Seeds) - 1) / len(s.Budget.Seeds)
 	}
@@ -154,18 +158,25 @@ func expandBlock(s *Spec, bi int, blk *Block, l *errorList) (out []config, total
 		// no space of its own: the include entries are the configurations
 	} else if s.Search.Method == "grid" {
 		// every axis is finite (checked at parse)
-		if !finite || size > maxRuns*100 {
-			l.add(blk.Path, "the grid has more than %d configurations; narrow it or use method = \"random\"", maxRuns*100)
+		if !finite || size > maxGrid {
+			l.add(blk.Path, "the grid has more than %d configurations; narrow it or use method = \"random\"", maxGrid)
 			return nil, 0, nil
 		}
-		for idx := 0; idx < size; idx++ {
-			c := pointAt(axes, idx)
-			if excluded(c) {
-				continue
+		if len(blk.Exclude) == 0 {
+			total = size
+			for idx := 0; idx < size && len(out) < limit; idx++ {
+				out = append(out, pointAt(axes, idx))
 			}
-			total++
-			if len(out) < limit {
-				out = append(out, c)
+		} else {
+			for idx := 0; idx < size; idx++ {
+				c := pointAt(axes, idx)
+				if excluded(c) {
+					continue
+				}
+				total++
+				if len(out) < limit {
+					out = append(out, c)
+				}
 			}
 		}
 	} else {

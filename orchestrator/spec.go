@@ -294,7 +294,7 @@ func (p *parser) top(raw map[string]any) {
 	sp.Search.Method = p.choice(search, "method", "search.method", "grid", "grid", "random")
 	sp.Search.Seed = uint64(p.intRange(search, "seed", "search.seed", 0, 0, math.MaxInt64))
 	sp.Search.RunCap = p.intRange(search, "run_cap", "search.run_cap", 0, 0, 1<<31)
-	sp.Search.Samples = p.intRange(search, "samples", "search.samples", 0, 1, 1<<31)
+	sp.Search.Samples = p.intRange(search, "samples", "search.samples", 0, 1, maxRuns)
 	if sp.Search.Method == "grid" {
 		if _, ok := search["samples"]; ok {
 			p.l.add("search.samples", `applies to method = "random" only (a grid runs every combination; cap it with run_cap)`)
