@@ -35,7 +35,13 @@ var palette = []color.RGBA{
 }
 
 // Colour returns the i-th palette colour, cycling.
-func Colour(i int) color.RGBA { return palette[i%len(palette)] }
+func Colour(i int) color.RGBA {
+	i %= len(palette)
+	if i < 0 {
+		i += len(palette)
+	}
+	return palette[i]
+}
 
 var dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 
@@ -144,6 +150,9 @@ func (gTicks) Ticks(lo, hi float64) []plot.Tick {
 	return t
 }
 
+// maxLabels is the most distinct labels a scatter colours and lists.
+const maxLabels = 20
+
 // LatentScatter draws 2-D codes as points coloured by their digit label,
 // with a legend entry per label, and returns PNG bytes. code is [n, 2];
 // label is [n] (any numeric dtype).
@@ -169,6 +178,15 @@ func LatentScatter(title string, code, label Tensor) ([]byte, error) {
 		keys = append(keys, k)
 	}
 	sort.Ints(keys)
+	merged := len(keys) > maxLabels
+	if merged { // not class labels: one colour, no legend
+		var all plotter.XYs
+		for _, k := range keys {
+			all = append(all, byLabel[k]...)
+		}
+		byLabel = map[int]plotter.XYs{0: all}
+		keys = []int{0}
+	}
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "z₁"
@@ -186,7 +204,9 @@ func LatentScatter(title string, code, label Tensor) ([]byte, error) {
 		key, _ := plotter.NewScatter(plotter.XYs{{}}) // a bigger dot for the legend
 		key.GlyphStyle = s.GlyphStyle
 		key.GlyphStyle.Radius = vg.Points(3.5)
-		p.Legend.Add(strconv.Itoa(k), key)
+		if !merged {
+			p.Legend.Add(strconv.Itoa(k), key)
+		}
 	}
 	p.Y.Tick.Marker = gTicks{}
 	p.X.Tick.Marker = gTicks{}
