@@ -255,15 +255,28 @@ func (p *Plugin) Exited() bool { return p.client.Exited() }
 // StderrTail returns the last 16 KiB the plugin wrote to stderr.
 func (p *Plugin) StderrTail() string { return p.tail.String() }
 
+// killWait bounds how long Kill waits for go-plugin's cleanup. It only
+// matters when something outside the process group (a daemonised
+// grandchild) still holds the plugin's stderr open.
+const killWait = 5 * time.Second
+
 // Kill kills the plugin's whole process group with SIGKILL and waits until
-// the plugin process has been reaped. It is safe to call more than once
-// and from several goroutines.
+// the plugin process has been reaped (at most a few seconds). It is safe to
+// call more than once and from several goroutines.
 func (p *Plugin) Kill() {
 	p.killOnce.Do(func() {
 		if p.pid > 0 {
 			killGroup(p.pid)
 		}
-		p.client.Kill()
+		done := make(chan struct{})
+		go func() {
+			p.client.Kill()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(killWait):
+		}
 		if p.pid > 0 {
 			killGroup(p.pid) // anything the plugin forked meanwhile
 		}
