@@ -507,7 +507,7 @@ FROM run_summary`
 			var seed int64
 			var final, best, dur, test, pca sql.NullFloat64
 			var bestEpoch sql.NullInt64
-			var created, started, finished, heartbeat sql.NullString
+			var created, started, finished, heartbeat sql.RawBytes
 			if err := rows.Scan(&s.RunID, &s.SweepID, &s.Sweep, &s.Variant, &s.Status, &params,
 				&s.Objective, &s.Goal, &final, &best, &bestEpoch, &s.Epochs, &dur, &test, &pca,
 				&seed, &s.Dataset, &s.Attempt, &s.Error, &s.RunKey, &s.PluginVersion, &s.Host,
@@ -529,10 +529,10 @@ FROM run_summary`
 				s.BestEpoch = &e
 			}
 			s.DurationS, s.TestMSE, s.PCAMSE = nullFloat(dur), nullFloat(test), nullFloat(pca)
-			if t := parseTime(created); t != nil {
+			if t := parseTimeBytes(created); t != nil {
 				s.Created = *t
 			}
-			s.Started, s.Finished, s.Heartbeat = parseTime(started), parseTime(finished), parseTime(heartbeat)
+			s.Started, s.Finished, s.Heartbeat = parseTimeBytes(started), parseTimeBytes(finished), parseTimeBytes(heartbeat)
 			out = append(out, s)
 		}
 		return rows.Err()

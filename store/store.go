@@ -364,7 +364,40 @@ func parseTime(s sql.NullString) *time.Time {
 	if !s.Valid || s.String == "" {
 		return nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, s.String)
+	return parseTimeBytes([]byte(s.String))
+}
+
+// parseTimeBytes reads a stored time, fast for the store's own fixed
+// format, through RFC 3339 for anything else (a hand-edited row).
+func parseTimeBytes(b []byte) *time.Time {
+	if len(b) == 0 {
+		return nil
+	}
+	if len(b) == len(TimeFormat) && b[4] == '-' && b[7] == '-' && b[10] == 'T' && b[13] == ':' &&
+		b[16] == ':' && b[19] == '.' && b[23] == 'Z' {
+		d := func(i, n int) (int, bool) {
+			v := 0
+			for _, c := range b[i : i+n] {
+				if c < '0' || c > '9' {
+					return 0, false
+				}
+				v = v*10 + int(c-'0')
+			}
+			return v, true
+		}
+		y, ok1 := d(0, 4)
+		mo, ok2 := d(5, 2)
+		dd, ok3 := d(8, 2)
+		h, ok4 := d(11, 2)
+		mi, ok5 := d(14, 2)
+		se, ok6 := d(17, 2)
+		ms, ok7 := d(20, 3)
+		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 {
+			t := time.Date(y, time.Month(mo), dd, h, mi, se, ms*1e6, time.UTC)
+			return &t
+		}
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(b))
 	if err != nil {
 		return nil
 	}
@@ -373,3 +406,7 @@ func parseTime(s sql.NullString) *time.Time {
 
 // FormatTime formats t the way the store keeps times.
 func FormatTime(t time.Time) string { return fmtTime(t) }
+
+// ParseTime reads a time as the store keeps it (RFC 3339); nil if empty or
+// malformed.
+func ParseTime(s string) *time.Time { return parseTimeBytes([]byte(s)) }

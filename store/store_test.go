@@ -139,3 +139,16 @@ func TestNaNMetric(t *testing.T) {
 	_ = variant.KindCheckpoint
 	_ = time.Second
 }
+
+func TestParseTime(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	for _, s := range []string{store.FormatTime(now), now.Format(time.RFC3339Nano)} {
+		got := store.ParseTime(s)
+		if got == nil || !got.Equal(now) {
+			t.Errorf("ParseTime(%q) = %v, want %v", s, got, now)
+		}
+	}
+	if store.ParseTime("") != nil || store.ParseTime("garbage") != nil {
+		t.Error("bad times should give nil")
+	}
+}
