@@ -57,6 +57,7 @@ type Plugin struct {
 	cmd      *exec.Cmd
 	pid      int
 	tail     *tailBuffer
+	sockDir  string
 	killOnce sync.Once
 }
 
@@ -109,8 +110,15 @@ func Launch(ctx context.Context, path string, opts LaunchOptions) (*Plugin, erro
 	if opts.Stdout != nil {
 		stdOut = &lockedWriter{w: opts.Stdout}
 	}
+	// Go plugins listen on a Unix socket; give it a directory the host
+	// removes on Kill, so killed plugins leave no socket files in $TMPDIR.
+	sockDir, err := os.MkdirTemp("", "aexp-plugin-")
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: %w", path, err)
+	}
+	p.sockDir = sockDir
 	cmd := exec.Command(abs)
-	cmd.Env = append(os.Environ(), opts.Env...)
+	cmd.Env = append(append(os.Environ(), "PLUGIN_UNIX_SOCKET_DIR="+sockDir), opts.Env...)
 	setProcAttr(cmd)
 	p.cmd = cmd
 
@@ -279,6 +287,9 @@ func (p *Plugin) Kill() {
 		}
 		if p.pid > 0 {
 			killGroup(p.pid) // anything the plugin forked meanwhile
+		}
+		if p.sockDir != "" {
+			os.RemoveAll(p.sockDir)
 		}
 	})
 }
