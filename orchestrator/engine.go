@@ -566,7 +566,7 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 		finish(store.RunFinish{Status: store.StatusPruned, Error: pruneMsg})
 	case errors.Is(cause, errTimedOut):
 		finish(store.RunFinish{Status: store.StatusTimedOut, StderrTail: tail,
-			Error: fmt.Sprintf("timed out after %s (budget.timeout) at epoch %d of %d", s.Budget.Timeout, lastEpoch, r.Epochs)})
+			Error: fmt.Sprintf("timed out after %s (budget.timeout) at epoch %d of %d", fmtDuration(s.Budget.Timeout), lastEpoch, r.Epochs)})
 	case ctx.Err() != nil:
 		why := "interrupted (SIGINT/SIGTERM)"
 		if errors.Is(context.Cause(ctx), errFailFast) {

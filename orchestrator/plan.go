@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // paramNames returns a block's parameter names in spec order, then names
@@ -88,13 +89,13 @@ func (p *Plan) Write(w io.Writer) error {
 		fmt.Fprintf(tw, " (train_limit %d, test_limit %d)", s.Budget.TrainLimit, s.Budget.TestLimit)
 	}
 	fmt.Fprintln(tw)
-	par := "number of cores"
+	par := "(number of cores)"
 	if s.Budget.Parallel > 0 {
 		par = fmt.Sprint(s.Budget.Parallel)
 	}
 	timeout := "none"
 	if s.Budget.Timeout > 0 {
-		timeout = s.Budget.Timeout.String()
+		timeout = fmtDuration(s.Budget.Timeout)
 	}
 	fmt.Fprintf(tw, "  budget\tepochs %d, batch_size %d, parallel %s, timeout %s, attempts %d, seeds %s\n",
 		s.Budget.Epochs, s.Budget.BatchSize, par, timeout, s.Budget.Attempts, formatSeeds(s.Budget.Seeds))
@@ -212,4 +213,16 @@ func (e *errWriter) Write(b []byte) (int, error) {
 	n, err := e.w.Write(b)
 	e.err = err
 	return n, err
+}
+
+// fmtDuration prints 20m rather than 20m0s.
+func fmtDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
