@@ -115,13 +115,9 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return fmt.Errorf("compare: no runs have started yet%s", ifSweep(*sweep))
 		}
 	}
-	pictures := *htmlOut != "" || *pngDir != ""
-	runs, err := loadVizRuns(ctx, db, ids, pictures)
+	runs, err := loadVizRuns(ctx, db, ids, false)
 	if err != nil {
 		return err
-	}
-	if pictures && !*noSample {
-		addSamples(ctx, db, runs, *pluginDir, stderr)
 	}
 	obj, note, err := compareObjective(ctx, db, runs, *objective, *goal)
 	if err != nil {
@@ -158,11 +154,18 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	if !pictures {
+	if *htmlOut == "" && *pngDir == "" {
 		return nil
 	}
-	// Pictures in the table's order: the best run first.
-	runs = orderLike(runs, c)
+	// Pictures of the runs kept, in the table's order (the best first),
+	// now with their artifacts.
+	runs, err = loadVizRuns(ctx, db, runIDs(orderLike(runs, c)), true)
+	if err != nil {
+		return err
+	}
+	if !*noSample {
+		addSamples(ctx, db, runs, *pluginDir, stderr)
+	}
 	opts := viz.FigureOptions{N: *n}
 	if *pngDir != "" {
 		figs, warns := viz.Figures(runs, opts)
@@ -175,7 +178,10 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if *sweep != "" {
 			title = "aexp compare --sweep " + *sweep
 		}
-		intro := fmt.Sprintf("%d run%s from %s", len(runs), map[bool]string{true: "", false: "s"}[len(runs) == 1], db.Path())
+		intro := fmt.Sprintf("%d runs from %s", len(runs), db.Path())
+		if len(runs) == 1 {
+			intro = "1 run from " + db.Path()
+		}
 		if err := writeFileAtomically(*htmlOut, func(w io.Writer) error {
 			return viz.CompareReport(w, title, intro, c, runs, opts)
 		}); err != nil {
@@ -428,6 +434,14 @@ func orderLike(runs []viz.Run, c viz.Comparison) []viz.Run {
 	out := slices.Clone(runs)
 	slices.SortStableFunc(out, func(a, b viz.Run) int { return rank[a.ID] - rank[b.ID] })
 	return out
+}
+
+func runIDs(runs []viz.Run) []int64 {
+	ids := make([]int64, len(runs))
+	for i, r := range runs {
+		ids[i] = r.ID
+	}
+	return ids
 }
 
 func runIDStrings(runs []viz.Run) []string {

@@ -32,6 +32,9 @@ Examples:
 Flags:
 `
 
+// maxSequencePanels bounds the line charts of one sequence picture.
+const maxSequencePanels = 8
+
 // runReconstruct implements `aexp reconstruct`.
 func runReconstruct(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("reconstruct", flag.ContinueOnError)
@@ -149,6 +152,7 @@ func runReconstruct(ctx context.Context, args []string, stdout, stderr io.Writer
 		count = min(*n, count)
 	}
 	var png []byte
+	shown := ""
 	if h, w, isImage := viz.ImageShape(in, a.Meta); isImage {
 		img, _, err := viz.ReconGrid(in, outT, h, w, viz.GridOptions{N: count, Cols: *cols, Scale: *scale})
 		if err != nil {
@@ -159,15 +163,18 @@ func runReconstruct(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	} else {
 		title := fmt.Sprintf("run %d (%s): test sequences (solid) and reconstructions (dashed)", id, vr.Variant)
-		if png, err = viz.SequencePlot(title, in, outT, viz.ExampleDims(in, a.Meta), min(count, 8)); err != nil {
+		if count > maxSequencePanels {
+			shown = fmt.Sprintf(", the first %d drawn", maxSequencePanels)
+		}
+		if png, err = viz.SequencePlot(title, in, outT, viz.ExampleDims(in, a.Meta), min(count, maxSequencePanels)); err != nil {
 			return fmt.Errorf("reconstruct: %w", err)
 		}
 	}
 	if err := writeFileAtomically(*out, func(w io.Writer) error { _, err := w.Write(png); return err }); err != nil {
 		return fmt.Errorf("reconstruct: %w", err)
 	}
-	fmt.Fprintf(stderr, "wrote %s: %d test inputs and their reconstructions by run %d (%s); MSE of these: %.4g\n",
-		*out, count, id, source, reconMSE(reconHead(in, count), reconHead(outT, count)))
+	fmt.Fprintf(stderr, "wrote %s: %d test inputs and their reconstructions by run %d (%s%s); MSE of these: %.4g\n",
+		*out, count, id, source, shown, reconMSE(reconHead(in, count), reconHead(outT, count)))
 	return nil
 }
 

@@ -304,7 +304,7 @@ func TestSampleAndReconstructWithRealPlugins(t *testing.T) {
 				os.WriteFile(filepath.Join(keep, "real-"+e.Name()), mustRead(filepath.Join(pngs, e.Name())), 0o644)
 			}
 		}
-		for _, name := range []string{"loss.png", "recon-compare.png", "samples-run-2.png", "latent-run-2.png"} {
+		for _, name := range []string{"loss-dense.png", "loss-vae.png", "recon-compare.png", "samples-run-2.png", "latent-run-2.png"} {
 			readPNG(t, filepath.Join(pngs, name))
 		}
 
