@@ -101,22 +101,8 @@ func backGRU(g *Graph, e *entry) {
 	for t := T - 1; t >= 0; t-- {
 		for b := range B {
 			row := b*T + t
-			st := gates[row*4*H : (row+1)*4*H]
-			hp := hprev[row*H : (row+1)*H]
-			dout := hs.Grad[b*T*H+t*H : b*T*H+(t+1)*H]
-			c := carry[b*H : (b+1)*H]
-			dx := dGX[row*G : (row+1)*G]
-			dh := dGH[row*G : (row+1)*G]
-			for j := range H {
-				rg, zg, ng, hn := st[j], st[H+j], st[2*H+j], st[3*H+j]
-				d := dout[j] + c[j]
-				dn := d * (1 - zg) * (1 - ng*ng)
-				dz := d * (hp[j] - ng) * zg * (1 - zg)
-				dr := dn * hn * rg * (1 - rg)
-				dx[j], dx[H+j], dx[2*H+j] = dr, dz, dn
-				dh[j], dh[H+j], dh[2*H+j] = dr, dz, dn*rg
-				c[j] = d * zg
-			}
+			vec.GRUBackward(gates[row*4*H:], hprev[row*H:], hs.Grad[b*T*H+t*H:], carry[b*H:],
+				dGX[row*G:], dGH[row*G:], H)
 		}
 		if t > 0 || h0 != nil && h0.Grad != nil {
 			gemm(false, true, B, H, G, 1, dGH[t*G:], T*G, l.Wh.Data, G, 1, carry, H)

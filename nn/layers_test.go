@@ -15,7 +15,10 @@ func TestGradRecurrent(t *testing.T) {
 			for _, withH0 := range []bool{false, true} {
 				t.Run(fmt.Sprintf("%s/seq=%v/h0=%v", cell, seq, withH0), func(t *testing.T) {
 					r := rand.New(rand.NewPCG(3, 4))
-					const B, T, In, H = 2, 4, 3, 3
+					B, T, In, H := 2, 4, 3, 3
+					if withH0 && seq {
+						H = 8 // a multiple of 8 takes the assembly BPTT kernels
+					}
 					var params []*Tensor
 					var fwd func(g *Graph, x, h0 *Tensor) *Tensor
 					if cell == "gru" {

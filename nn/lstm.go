@@ -103,31 +103,19 @@ func backLSTM(g *Graph, e *entry) {
 	dG := g.buf(B * T * G)
 	carry := g.buf(B * H)  // dL/dh_t from step t+1
 	ccarry := g.buf(B * H) // dL/dc_t from step t+1
+	zeros := g.buf(H)
 	clear(carry)
 	clear(ccarry)
+	clear(zeros)
 	for t := T - 1; t >= 0; t-- {
 		for b := range B {
 			row := b*T + t
-			st := gates[row*G : (row+1)*G]
-			cs := cells[row*2*H : (row+1)*2*H]
-			dout := hs.Grad[b*T*H+t*H : b*T*H+(t+1)*H]
-			ch, cc := carry[b*H:(b+1)*H], ccarry[b*H:(b+1)*H]
-			d := dG[row*G : (row+1)*G]
-			for j := range H {
-				ig, fg, gg, og := st[j], st[H+j], st[2*H+j], st[3*H+j]
-				tc := cs[H+j]
-				dh := dout[j] + ch[j]
-				dc := cc[j] + dh*og*(1-tc*tc)
-				var cp float32
-				if t > 0 {
-					cp = cells[(row-1)*2*H+j]
-				}
-				d[j] = dc * gg * ig * (1 - ig)
-				d[H+j] = dc * cp * fg * (1 - fg)
-				d[2*H+j] = dc * ig * (1 - gg*gg)
-				d[3*H+j] = dh * tc * og * (1 - og)
-				cc[j] = dc * fg
+			cp := zeros // c_{-1} = 0
+			if t > 0 {
+				cp = cells[(row-1)*2*H:]
 			}
+			vec.LSTMBackward(gates[row*G:], cells[row*2*H:], cp, hs.Grad[b*T*H+t*H:], carry[b*H:],
+				ccarry[b*H:], dG[row*G:], H)
 		}
 		if t > 0 || h0 != nil && h0.Grad != nil {
 			gemm(false, true, B, H, G, 1, dG[t*G:], T*G, l.Wh.Data, G, 0, carry, H)

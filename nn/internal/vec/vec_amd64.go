@@ -22,3 +22,9 @@ func seluAVX2(dst, src *float32, n int)
 
 //go:noescape
 func adamAVX2(w, gr, m, v *float32, n int, b1, b2, step, isc2, eps, decay float32)
+
+//go:noescape
+func gruBackAVX2(st, hp, dout, c, dx, dh *float32, h int)
+
+//go:noescape
+func lstmBackAVX2(st, cs, cp, dout, ch, cc, d *float32, h int)

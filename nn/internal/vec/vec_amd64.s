@@ -192,3 +192,134 @@ adamloop:
 	JNZ adamloop
 	VZEROUPPER
 	RET
+
+// func gruBackAVX2(st, hp, dout, c, dx, dh *float32, h int)
+// Lane for lane the same operations, in the same order, as GRUBackward's loop.
+TEXT ·gruBackAVX2(SB), NOSPLIT, $0-56
+	MOVQ st+0(FP), SI
+	MOVQ hp+8(FP), R8
+	MOVQ dout+16(FP), R9
+	MOVQ c+24(FP), R10
+	MOVQ dx+32(FP), DI
+	MOVQ dh+40(FP), R11
+	MOVQ h+48(FP), CX
+	MOVQ CX, R12
+	SHLQ $2, R12        // h in bytes: the stride between gate blocks
+	LEAQ (R12)(R12*2), BX
+	ADDQ SI, BX         // BX -> block 3 of st (h·Whn + bhn)
+	MOVL $0x3f800000, AX
+	VMOVD AX, X15
+	VBROADCASTSS X15, Y15 // 1.0
+grubloop:
+	VMOVUPS (SI), Y0        // r
+	VMOVUPS (SI)(R12*1), Y1 // z
+	VMOVUPS (SI)(R12*2), Y2 // n
+	VMOVUPS (BX), Y3        // h·Whn + bhn
+	VMOVUPS (R9), Y4
+	VADDPS (R10), Y4, Y4    // d = dout + c
+	VSUBPS Y1, Y15, Y5      // 1 - z
+	VMULPS Y2, Y2, Y6
+	VSUBPS Y6, Y15, Y6      // 1 - n²
+	VMULPS Y5, Y4, Y7
+	VMULPS Y6, Y7, Y7       // dn = d(1-z)(1-n²)
+	VMOVUPS (R8), Y8
+	VSUBPS Y2, Y8, Y8       // hp - n
+	VMULPS Y8, Y4, Y8
+	VMULPS Y1, Y8, Y8
+	VMULPS Y5, Y8, Y8       // dz = d(hp-n)z(1-z)
+	VSUBPS Y0, Y15, Y9      // 1 - r
+	VMULPS Y3, Y7, Y10
+	VMULPS Y0, Y10, Y10
+	VMULPS Y9, Y10, Y10     // dr = dn·hn·r(1-r)
+	VMULPS Y0, Y7, Y11      // dn·r
+	VMULPS Y1, Y4, Y12      // d·z
+	VMOVUPS Y10, (DI)
+	VMOVUPS Y8, (DI)(R12*1)
+	VMOVUPS Y7, (DI)(R12*2)
+	VMOVUPS Y10, (R11)
+	VMOVUPS Y8, (R11)(R12*1)
+	VMOVUPS Y11, (R11)(R12*2)
+	VMOVUPS Y12, (R10)
+	ADDQ $32, SI
+	ADDQ $32, BX
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $32, DI
+	ADDQ $32, R11
+	SUBQ $8, CX
+	JNZ grubloop
+	VZEROUPPER
+	RET
+
+// func lstmBackAVX2(st, cs, cp, dout, ch, cc, d *float32, h int)
+// Lane for lane the same operations, in the same order, as LSTMBackward's loop.
+TEXT ·lstmBackAVX2(SB), NOSPLIT, $0-64
+	MOVQ st+0(FP), SI
+	MOVQ cs+8(FP), R8
+	MOVQ cp+16(FP), R9
+	MOVQ dout+24(FP), R10
+	MOVQ ch+32(FP), R11
+	MOVQ cc+40(FP), DX
+	MOVQ d+48(FP), DI
+	MOVQ h+56(FP), CX
+	MOVQ CX, R12
+	SHLQ $2, R12        // h in bytes
+	LEAQ (R12)(R12*2), R13
+	MOVQ SI, BX
+	ADDQ R13, BX        // BX -> o block of st
+	MOVQ DI, R13
+	LEAQ (R12)(R12*2), AX
+	ADDQ AX, R13        // R13 -> o block of d
+	MOVL $0x3f800000, AX
+	VMOVD AX, X15
+	VBROADCASTSS X15, Y15 // 1.0
+lstmbloop:
+	VMOVUPS (SI), Y0        // i
+	VMOVUPS (SI)(R12*1), Y1 // f
+	VMOVUPS (SI)(R12*2), Y2 // g
+	VMOVUPS (BX), Y3        // o
+	VMOVUPS (R8)(R12*1), Y4 // tanh(c)
+	VMOVUPS (R10), Y5
+	VADDPS (R11), Y5, Y5    // dh = dout + ch
+	VMULPS Y3, Y5, Y6
+	VMULPS Y4, Y4, Y7
+	VSUBPS Y7, Y15, Y7      // 1 - tc²
+	VMULPS Y7, Y6, Y6
+	VMOVUPS (DX), Y7
+	VADDPS Y6, Y7, Y6       // dc = cc + dh·o(1-tc²)
+	VMULPS Y2, Y6, Y7
+	VMULPS Y0, Y7, Y7
+	VSUBPS Y0, Y15, Y8
+	VMULPS Y8, Y7, Y7       // di = dc·g·i(1-i)
+	VMOVUPS Y7, (DI)
+	VMULPS (R9), Y6, Y7
+	VMULPS Y1, Y7, Y7
+	VSUBPS Y1, Y15, Y8
+	VMULPS Y8, Y7, Y7       // df = dc·cp·f(1-f)
+	VMOVUPS Y7, (DI)(R12*1)
+	VMULPS Y0, Y6, Y7
+	VMULPS Y2, Y2, Y8
+	VSUBPS Y8, Y15, Y8
+	VMULPS Y8, Y7, Y7       // dg = dc·i(1-g²)
+	VMOVUPS Y7, (DI)(R12*2)
+	VMULPS Y4, Y5, Y7
+	VMULPS Y3, Y7, Y7
+	VSUBPS Y3, Y15, Y8
+	VMULPS Y8, Y7, Y7       // do = dh·tc·o(1-o)
+	VMOVUPS Y7, (R13)
+	VMULPS Y1, Y6, Y7
+	VMOVUPS Y7, (DX)        // cc = dc·f
+	ADDQ $32, SI
+	ADDQ $32, BX
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $32, R11
+	ADDQ $32, DX
+	ADDQ $32, DI
+	ADDQ $32, R13
+	SUBQ $8, CX
+	JNZ lstmbloop
+	VZEROUPPER
+	RET

@@ -11,3 +11,7 @@ func seluAVX2(dst, src *float32, n int)    { panic("unreachable") }
 func adamAVX2(w, gr, m, v *float32, n int, b1, b2, step, isc2, eps, decay float32) {
 	panic("unreachable")
 }
+
+func gruBackAVX2(st, hp, dout, c, dx, dh *float32, h int) { panic("unreachable") }
+
+func lstmBackAVX2(st, cs, cp, dout, ch, cc, d *float32, h int) { panic("unreachable") }
