@@ -19,40 +19,26 @@ import (
 	"github.com/aexp/aexp/viz"
 )
 
-var (
-	pluginsOnce sync.Once
-	pluginsDir  string
-	pluginsErr  error
-)
-
-// realPlugins builds the dense and vae plugins once per test process.
+// realPlugins builds the dense and vae plugins into a temporary folder.
 func realPlugins(t *testing.T) string {
 	t.Helper()
-	pluginsOnce.Do(func() {
-		pluginsDir, pluginsErr = os.MkdirTemp("", "aexp-viz-plugins-")
-		if pluginsErr != nil {
-			return
-		}
-		var wg sync.WaitGroup
-		errs := make([]error, 2)
-		for i, name := range []string{"dense", "vae"} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errs[i] = buildtest.Build("plugins/"+name, filepath.Join(pluginsDir, variant.BinaryPrefix+name))
-			}()
-		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				pluginsErr = err
-			}
-		}
-	})
-	if pluginsErr != nil {
-		t.Fatalf("building plugins: %v", pluginsErr)
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, name := range []string{"dense", "vae"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = buildtest.Build("plugins/"+name, filepath.Join(dir, variant.BinaryPrefix+name))
+		}()
 	}
-	return pluginsDir
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("building plugins: %v", err)
+		}
+	}
+	return dir
 }
 
 // trainedDB trains a tiny dense run (id 1) and a tiny 2-D vae run (id 2) on
