@@ -258,6 +258,13 @@ func TestCompareGolden(t *testing.T) {
 	// A failed run without metrics: listed, sorted last.
 	runs = append(runs, viz.Run{ID: 5, SweepID: 1, Variant: "dense", Dataset: "mnist", Status: "failed", Seed: 0,
 		Params: map[string]any{"lr": 0.1, "hidden": []any{int64(300), int64(150)}, "code": int64(32), "activation": "relu"}})
+	// A diverged run: NaN at its second epoch. Its best value still counts.
+	nan := math.NaN()
+	runs = append(runs, viz.Run{ID: 6, SweepID: 1, Variant: "dense", Dataset: "mnist", Status: "diverged", Seed: 0,
+		Params: map[string]any{"lr": 1.0, "hidden": []any{int64(300), int64(150)}, "code": int64(32), "activation": "relu"},
+		History: map[string][]viz.Point{"val_loss": {{Epoch: 1, Value: 0.5}, {Epoch: 2, Value: nan}},
+			"train_loss": {{Epoch: 1, Value: 0.6}, {Epoch: 2, Value: nan}}},
+		Final: map[string]float64{"val_loss": nan, "train_loss": nan}})
 	c := viz.Compare(runs, viz.Objective{Metric: "val_loss", Goal: "minimize"})
 	for _, f := range []struct {
 		file  string
