@@ -96,7 +96,7 @@ type RunFinish struct {
 	Error      string
 	StderrTail string
 	Metrics    map[string]float64 // final metrics (test_mse, pca_mse, ...), recorded at the last epoch
-	Meta       map[string]string  // facts from the plugin's final report
+	Meta       map[string]string  // facts from the plugin's final report; "blas" fills runs.blas when StartRun had none
 }
 
 // EnsureRuns records the runs of a sweep: runs whose key is new are inserted
@@ -258,8 +258,9 @@ func (db *DB) FinishRun(ctx context.Context, runID int64, f RunFinish) error {
 		}
 		_, err := tx.ExecContext(ctx, `
 UPDATE runs SET status = ?, error = ?, stderr_tail = ?, meta_json = ?, finished = ?,
-	heartbeat = CASE WHEN started IS NULL THEN heartbeat ELSE ? END
-WHERE id = ?`, f.Status, f.Error, tail, meta, fin, fmtTime(tx.now), runID)
+	heartbeat = CASE WHEN started IS NULL THEN heartbeat ELSE ? END,
+	blas = CASE WHEN blas = '' THEN ? ELSE blas END
+WHERE id = ?`, f.Status, f.Error, tail, meta, fin, fmtTime(tx.now), f.Meta["blas"], runID)
 		return err
 	})
 	if err != nil {
