@@ -52,37 +52,27 @@ func (l *GRU) Forward(g *Graph, x *Tensor, steps int, h0 *Tensor) *Tensor {
 	}
 	hs := g.node(B, T*H, true)
 	gx, xs, xt := g.inputProjection(x, l.Wx, l.Bx, seq, T)
-	gates := g.buf(B * T * 4 * H) // per (b,t): r, z, n, h·Whn+bhn
-	hprev := g.buf(B * T * H)     // per (b,t): h_{t-1}
+	gates := g.buf(B * T * 4 * H) // per (t,b), time-major: r, z, n, h·Whn+bhn
+	hprev := g.buf(B * T * H)     // per (t,b), time-major: h_{t-1}
 	gh := g.buf(B * G)
 	for t := range T {
 		prevState(hprev, hs.Data, h0, B, T, H, t)
 		for r := range B {
 			copy(gh[r*G:(r+1)*G], l.Bh.Data)
 		}
-		gemm(false, false, B, G, H, 1, hprev[t*H:], T*H, l.Wh.Data, G, 1, gh, G)
+		if t > 0 || h0 != nil { // h_{-1} = 0 contributes nothing
+			gemm(false, false, B, G, H, 1, hprev[t*B*H:], H, l.Wh.Data, G, 1, gh, G)
+		}
 		for b := range B {
-			row := b*T + t
+			row := t*B + b
 			ax := gx[b*xs+t*xt : b*xs+t*xt+G]
 			ah := gh[b*G : (b+1)*G]
 			hp := hprev[row*H : (row+1)*H]
 			st := gates[row*4*H : (row+1)*4*H]
 			out := hs.Data[b*T*H+t*H : b*T*H+(t+1)*H]
-			// r and z: one vector sigmoid over both blocks.
-			rz := st[:2*H]
-			for j, v := range ax[:2*H] {
-				rz[j] = v + ah[j]
-			}
-			vec.Sigmoid(rz, rz)
-			rg, zg, ng, hn := st[:H], st[H:2*H], st[2*H:3*H], st[3*H:]
-			copy(hn, ah[2*H:])
-			for j, v := range ax[2*H:] {
-				ng[j] = v + rg[j]*hn[j]
-			}
-			vec.Tanh(ng, ng)
-			for j, n := range ng {
-				out[j] = n + zg[j]*(hp[j]-n)
-			}
+			vec.SigmoidSum(st[:2*H], ax[:2*H], ah[:2*H]) // r, z
+			copy(st[3*H:], ah[2*H:])                     // h·Whn + bhn, kept for BPTT
+			vec.GRUCell(ax[2*H:], st, hp, out, H)
 		}
 	}
 	g.record(entry{op: opGRU, out: hs, a: x, b: h0, layer: l, i: T, ta: seq, buf: gates, buf2: hprev})
@@ -100,12 +90,12 @@ func backGRU(g *Graph, e *entry) {
 	clear(carry)
 	for t := T - 1; t >= 0; t-- {
 		for b := range B {
-			row := b*T + t
+			row := t*B + b
 			vec.GRUBackward(gates[row*4*H:], hprev[row*H:], hs.Grad[b*T*H+t*H:], carry[b*H:],
 				dGX[row*G:], dGH[row*G:], H)
 		}
 		if t > 0 || h0 != nil && h0.Grad != nil {
-			gemm(false, true, B, H, G, 1, dGH[t*G:], T*G, l.Wh.Data, G, 1, carry, H)
+			gemm(false, true, B, H, G, 1, dGH[t*B*G:], G, l.Wh.Data, G, 1, carry, H)
 		}
 	}
 	if h0 != nil && h0.Grad != nil {

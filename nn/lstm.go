@@ -51,44 +51,34 @@ func (l *LSTM) Forward(g *Graph, x *Tensor, steps int, h0 *Tensor) *Tensor {
 	}
 	hs := g.node(B, T*H, true)
 	gx, xs, xt := g.inputProjection(x, l.Wx, l.B, seq, T)
-	gates := g.buf(B * T * G)     // per (b,t): i, f, g, o after their activations
-	cells := g.buf(B * T * 2 * H) // per (b,t): c_t, tanh(c_t)
+	gates := g.buf(B * T * G)     // per (t,b), time-major: i, f, g, o after their activations
+	cells := g.buf(B * T * 2 * H) // per (t,b), time-major: c_t, tanh(c_t)
 	hprev := g.buf(B * T * H)
 	gh := g.buf(B * G)
+	zeros := g.buf(H)
+	clear(zeros)
 	for t := range T {
 		prevState(hprev, hs.Data, h0, B, T, H, t)
-		gemm(false, false, B, G, H, 1, hprev[t*H:], T*H, l.Wh.Data, G, 0, gh, G)
+		if t > 0 || h0 != nil {
+			gemm(false, false, B, G, H, 1, hprev[t*B*H:], H, l.Wh.Data, G, 0, gh, G)
+		} else {
+			clear(gh) // h_{-1} = 0
+		}
 		for b := range B {
-			row := b*T + t
+			row := t*B + b
 			ax := gx[b*xs+t*xt : b*xs+t*xt+G]
 			ah := gh[b*G : (b+1)*G]
 			st := gates[row*G : (row+1)*G]
 			cs := cells[row*2*H : (row+1)*2*H]
-			var cp []float32
+			cp := zeros // c_{-1} = 0
 			if t > 0 {
-				cp = cells[(row-1)*2*H : (row-1)*2*H+H]
+				cp = cells[(row-B)*2*H:]
 			}
 			out := hs.Data[b*T*H+t*H : b*T*H+(t+1)*H]
-			for j, v := range ax {
-				st[j] = v + ah[j]
-			}
-			vec.Sigmoid(st[:2*H], st[:2*H]) // i, f
-			vec.Tanh(st[2*H:3*H], st[2*H:3*H])
-			vec.Sigmoid(st[3*H:], st[3*H:])
-			ig, fg, gg, og := st[:H], st[H:2*H], st[2*H:3*H], st[3*H:]
-			c, tc := cs[:H], cs[H:]
-			for j := range c {
-				c[j] = ig[j] * gg[j]
-			}
-			if cp != nil {
-				for j, v := range cp {
-					c[j] += fg[j] * v
-				}
-			}
-			vec.Tanh(tc, c)
-			for j, v := range tc {
-				out[j] = og[j] * v
-			}
+			vec.SigmoidSum(st[:2*H], ax[:2*H], ah[:2*H]) // i, f
+			vec.TanhSum(st[2*H:3*H], ax[2*H:3*H], ah[2*H:3*H])
+			vec.SigmoidSum(st[3*H:], ax[3*H:], ah[3*H:])
+			vec.LSTMCell(st, cp, cs, out, H)
 		}
 	}
 	g.record(entry{op: opLSTM, out: hs, a: x, b: h0, layer: l, i: T, ta: seq, buf: gates, buf2: hprev, buf3: cells})
@@ -109,16 +99,16 @@ func backLSTM(g *Graph, e *entry) {
 	clear(zeros)
 	for t := T - 1; t >= 0; t-- {
 		for b := range B {
-			row := b*T + t
+			row := t*B + b
 			cp := zeros // c_{-1} = 0
 			if t > 0 {
-				cp = cells[(row-1)*2*H:]
+				cp = cells[(row-B)*2*H:]
 			}
 			vec.LSTMBackward(gates[row*G:], cells[row*2*H:], cp, hs.Grad[b*T*H+t*H:], carry[b*H:],
 				ccarry[b*H:], dG[row*G:], H)
 		}
 		if t > 0 || h0 != nil && h0.Grad != nil {
-			gemm(false, true, B, H, G, 1, dG[t*G:], T*G, l.Wh.Data, G, 0, carry, H)
+			gemm(false, true, B, H, G, 1, dG[t*B*G:], G, l.Wh.Data, G, 0, carry, H)
 		}
 	}
 	if h0 != nil && h0.Grad != nil {

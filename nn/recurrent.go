@@ -11,7 +11,9 @@ import (
 // one backward function. Sequences are B × (T·F) tensors, step-major within
 // a row (MNIST images as 28 rows of 28 pixels): viewed as (B·T) × F, all
 // input projections are a single matrix product, and step t of the batch is
-// a strided view (leading dimension T·F) — no copies.
+// a strided view (leading dimension T·F) — no copies. What the layers save
+// for BPTT is time-major (row t·B+b), so each step touches one contiguous
+// block instead of B rows scattered over megabytes.
 
 // seqInput checks x for a recurrent layer: B × (T·in) is a sequence, B × in
 // is one input fed at every step (e.g. a decoder's code).
@@ -55,35 +57,40 @@ func (g *Graph) inputProjection(x, wx, bias *Tensor, seq bool, steps int) (gx []
 	return gx, gw, 0
 }
 
-// inputGrads back-propagates the pre-activation gradients dG ((B·T) × gw,
-// row b·T+t) through x·Wx + b.
+// inputGrads back-propagates the pre-activation gradients dG ((T·B) × gw,
+// time-major: row t·B+b) through x·Wx + b.
 func (g *Graph) inputGrads(x, wx, bias *Tensor, seq bool, steps int, dG []float32) {
 	gw, in, b := wx.Cols, wx.Rows, x.Rows
+	colSumInto(bias.Grad, dG, b*steps, gw)
 	if !seq {
 		// The same x fed at every step: its gradient is the sum over steps.
 		sum := g.buf(b * gw)
-		clear(sum)
-		for r := range b {
-			dst := sum[r*gw : (r+1)*gw]
-			for t := range steps {
-				axpy(dst, dG[(r*steps+t)*gw:(r*steps+t+1)*gw], 1)
-			}
+		copy(sum, dG[:b*gw])
+		for t := 1; t < steps; t++ {
+			axpy(sum, dG[t*b*gw:(t+1)*b*gw], 1)
 		}
-		dG, steps = sum, 1
+		gemm(true, false, in, gw, b, 1, x.Data, in, sum, gw, 1, wx.Grad, gw)
+		if x.Grad != nil {
+			gemm(false, true, b, in, gw, 1, sum, gw, wx.Data, gw, 1, x.Grad, in)
+		}
+		return
 	}
-	rows := b * steps
-	colSumInto(bias.Grad, dG, rows, gw)
-	gemm(true, false, in, gw, rows, 1, x.Data, in, dG, gw, 1, wx.Grad, gw)
-	if x.Grad != nil {
-		gemm(false, true, rows, in, gw, 1, dG, gw, wx.Data, gw, 1, x.Grad, in)
+	// Step t of x is a strided view (leading dimension T·in) matching the
+	// contiguous block t of dG.
+	for t := range steps {
+		dGt := dG[t*b*gw : (t+1)*b*gw]
+		gemm(true, false, in, gw, b, 1, x.Data[t*in:], steps*in, dGt, gw, 1, wx.Grad, gw)
+		if x.Grad != nil {
+			gemm(false, true, b, in, gw, 1, dGt, gw, wx.Data, gw, 1, x.Grad[t*in:], steps*in)
+		}
 	}
 }
 
-// prevState fills block t of hprev ((B·T) × h, row b·T+t) with h_{t-1}: h0
-// (or zeros) at t = 0, else block t-1 of the outputs hs (B × T·h).
+// prevState fills block t of hprev ((T·B) × h, time-major: row t·B+b) with
+// h_{t-1}: h0 (or zeros) at t = 0, else step t-1 of the outputs hs (B × T·h).
 func prevState(hprev, hs []float32, h0 *Tensor, b, steps, h, t int) {
 	for r := range b {
-		dst := hprev[(r*steps+t)*h : (r*steps+t+1)*h]
+		dst := hprev[(t*b+r)*h : (t*b+r+1)*h]
 		switch {
 		case t > 0:
 			copy(dst, hs[r*steps*h+(t-1)*h:r*steps*h+t*h])

@@ -52,3 +52,34 @@ func LSTMBackward(st, cs, cp, dout, ch, cc, d []float32, h int) {
 		cc[j] = dc * f
 	}
 }
+
+// LSTMCell finishes an LSTM row once its gates st = [i, f, g, o] are
+// activated: c = i·g + f·cp, cs = [c, tanh c], out = o·tanh c.
+func LSTMCell(st, cp, cs, out []float32, h int) {
+	st, cp, cs, out = st[:4*h], cp[:h], cs[:2*h], out[:h]
+	if useAVX2 && h%8 == 0 {
+		lstmCellAVX2(&st[0], &cp[0], &cs[0], &out[0], h)
+		return
+	}
+	for j := range h {
+		c := st[j]*st[2*h+j] + st[h+j]*cp[j]
+		tc := Tanhf(c)
+		cs[j], cs[h+j], out[j] = c, tc, st[3*h+j]*tc
+	}
+}
+
+// GRUCell finishes a GRU row once st = [r, z, ·, hn] holds the activated r
+// and z and hn = h·Whn + bhn: n = tanh(axn + r·hn) goes into st's third
+// block and out = n + z·(hp - n).
+func GRUCell(axn, st, hp, out []float32, h int) {
+	axn, st, hp, out = axn[:h], st[:4*h], hp[:h], out[:h]
+	if useAVX2 && h%8 == 0 {
+		gruCellAVX2(&axn[0], &st[0], &hp[0], &out[0], h)
+		return
+	}
+	for j := range h {
+		n := Tanhf(axn[j] + st[j]*st[3*h+j])
+		st[2*h+j] = n
+		out[j] = n + st[h+j]*(hp[j]-n)
+	}
+}

@@ -85,3 +85,27 @@ func Adam(w, g, m, v []float32, b1, b2, step, isc2, eps, decay float32) {
 		g[i] = 0
 	}
 }
+
+// SigmoidSum: dst = σ(a + b) (a recurrent gate from its two projections).
+func SigmoidSum(dst, a, b []float32) {
+	dst, b = dst[:len(a)], b[:len(a)]
+	k := vecLen(len(a))
+	if k > 0 {
+		sigmoidSumAVX2(&dst[0], &a[0], &b[0], k)
+	}
+	for i := k; i < len(a); i++ {
+		dst[i] = Sigmoidf(a[i] + b[i])
+	}
+}
+
+// TanhSum: dst = tanh(a + b).
+func TanhSum(dst, a, b []float32) {
+	dst, b = dst[:len(a)], b[:len(a)]
+	k := vecLen(len(a))
+	if k > 0 {
+		tanhSumAVX2(&dst[0], &a[0], &b[0], k)
+	}
+	for i := k; i < len(a); i++ {
+		dst[i] = Tanhf(a[i] + b[i])
+	}
+}

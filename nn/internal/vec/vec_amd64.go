@@ -28,3 +28,15 @@ func gruBackAVX2(st, hp, dout, c, dx, dh *float32, h int)
 
 //go:noescape
 func lstmBackAVX2(st, cs, cp, dout, ch, cc, d *float32, h int)
+
+//go:noescape
+func sigmoidSumAVX2(dst, a, b *float32, n int)
+
+//go:noescape
+func tanhSumAVX2(dst, a, b *float32, n int)
+
+//go:noescape
+func lstmCellAVX2(st, cp, cs, out *float32, h int)
+
+//go:noescape
+func gruCellAVX2(axn, st, hp, out *float32, h int)

@@ -323,3 +323,126 @@ lstmbloop:
 	JNZ lstmbloop
 	VZEROUPPER
 	RET
+
+// func sigmoidSumAVX2(dst, a, b *float32, n int): dst = σ(a + b)
+TEXT ·sigmoidSumAVX2(SB), NOSPLIT, $0-32
+	EXPCONSTS
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+sigsloop:
+	VMOVUPS (SI), Y0
+	VADDPS (DX), Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VSUBPS Y0, Y1, Y0
+	EXP
+	VADDPS Y4, Y0, Y0
+	VDIVPS Y0, Y4, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ sigsloop
+	VZEROUPPER
+	RET
+
+// TANH replaces Y0 by tanh(Y0) = 2/(1+e^-2x) - 1; uses Y1, Y2.
+#define TANH \
+	VADDPS Y0, Y0, Y0 \
+	VXORPS Y1, Y1, Y1 \
+	VSUBPS Y0, Y1, Y0 \
+	EXP \
+	VADDPS Y4, Y0, Y0 \
+	VADDPS Y4, Y4, Y1 \
+	VDIVPS Y0, Y1, Y0 \
+	VSUBPS Y4, Y0, Y0
+
+// func tanhSumAVX2(dst, a, b *float32, n int): dst = tanh(a + b)
+TEXT ·tanhSumAVX2(SB), NOSPLIT, $0-32
+	EXPCONSTS
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+tanhsloop:
+	VMOVUPS (SI), Y0
+	VADDPS (DX), Y0, Y0
+	TANH
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ tanhsloop
+	VZEROUPPER
+	RET
+
+// func lstmCellAVX2(st, cp, cs, out *float32, h int)
+// c = i·g + f·cp; tc = tanh(c); out = o·tc; cs = [c, tc].
+TEXT ·lstmCellAVX2(SB), NOSPLIT, $0-40
+	EXPCONSTS
+	MOVQ st+0(FP), SI
+	MOVQ cp+8(FP), R8
+	MOVQ cs+16(FP), R9
+	MOVQ out+24(FP), DI
+	MOVQ h+32(FP), CX
+	MOVQ CX, R12
+	SHLQ $2, R12
+	LEAQ (R12)(R12*2), BX
+	ADDQ SI, BX // o block
+lstmcloop:
+	VMOVUPS (SI), Y0
+	VMULPS (SI)(R12*2), Y0, Y0 // i·g
+	VMOVUPS (SI)(R12*1), Y1
+	VMULPS (R8), Y1, Y1        // f·cp
+	VADDPS Y1, Y0, Y0          // c
+	VMOVUPS Y0, (R9)
+	TANH
+	VMOVUPS Y0, (R9)(R12*1)
+	VMULPS (BX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, BX
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ lstmcloop
+	VZEROUPPER
+	RET
+
+// func gruCellAVX2(axn, st, hp, out *float32, h int)
+// n = tanh(axn + r·hn); out = n + z·(hp - n); st = [r, z, n, hn].
+TEXT ·gruCellAVX2(SB), NOSPLIT, $0-40
+	EXPCONSTS
+	MOVQ axn+0(FP), DX
+	MOVQ st+8(FP), SI
+	MOVQ hp+16(FP), R8
+	MOVQ out+24(FP), DI
+	MOVQ h+32(FP), CX
+	MOVQ CX, R12
+	SHLQ $2, R12
+	LEAQ (R12)(R12*2), BX
+	ADDQ SI, BX // hn block
+grucloop:
+	VMOVUPS (SI), Y0
+	VMULPS (BX), Y0, Y0 // r·hn
+	VADDPS (DX), Y0, Y0
+	TANH                // n
+	VMOVUPS Y0, (SI)(R12*2)
+	VMOVUPS (R8), Y1
+	VSUBPS Y0, Y1, Y1   // hp - n
+	VMULPS (SI)(R12*1), Y1, Y1
+	VADDPS Y1, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, BX
+	ADDQ $32, DX
+	ADDQ $32, R8
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ grucloop
+	VZEROUPPER
+	RET

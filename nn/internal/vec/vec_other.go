@@ -15,3 +15,8 @@ func adamAVX2(w, gr, m, v *float32, n int, b1, b2, step, isc2, eps, decay float3
 func gruBackAVX2(st, hp, dout, c, dx, dh *float32, h int) { panic("unreachable") }
 
 func lstmBackAVX2(st, cs, cp, dout, ch, cc, d *float32, h int) { panic("unreachable") }
+
+func sigmoidSumAVX2(dst, a, b *float32, n int)     { panic("unreachable") }
+func tanhSumAVX2(dst, a, b *float32, n int)        { panic("unreachable") }
+func lstmCellAVX2(st, cp, cs, out *float32, h int) { panic("unreachable") }
+func gruCellAVX2(axn, st, hp, out *float32, h int) { panic("unreachable") }
