@@ -109,11 +109,7 @@ func (a Act) backprop(dy, y []float32, slope float32) {
 	switch a {
 	case ActLinear:
 	case ActReLU:
-		for i, v := range y {
-			if v <= 0 {
-				dy[i] = 0
-			}
-		}
+		vec.ReLUBack(dy, y)
 	case ActLeakyReLU:
 		// y<0 iff x<0 for slope>0; slope 0 falls back to ActReLU's rule.
 		for i, v := range y {
@@ -122,13 +118,7 @@ func (a Act) backprop(dy, y []float32, slope float32) {
 			}
 		}
 	case ActSELU:
-		for i, v := range y {
-			if v > 0 {
-				dy[i] *= seluScale
-			} else {
-				dy[i] *= v + seluScale*seluAlpha
-			}
-		}
+		vec.SELUBack(dy, y)
 	case ActELU:
 		for i, v := range y {
 			if v <= 0 {
@@ -136,13 +126,9 @@ func (a Act) backprop(dy, y []float32, slope float32) {
 			}
 		}
 	case ActTanh:
-		for i, v := range y {
-			dy[i] *= 1 - v*v
-		}
+		vec.TanhBack(dy, y)
 	case ActSigmoid:
-		for i, v := range y {
-			dy[i] *= v * (1 - v)
-		}
+		vec.SigmoidBack(dy, y)
 	case ActSoftplus:
 		// softplus' = sigmoid(x) = 1 - e^{-y}
 		for i, v := range y {

@@ -1,6 +1,10 @@
 package nn
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/aexp/aexp/nn/internal/vec"
+)
 
 func init() {
 	backwardFns[opMatMul] = backMatMul
@@ -92,12 +96,8 @@ func backAffine(g *Graph, e *entry) {
 
 // colSumInto adds the column sums of the m×n matrix x to dst.
 func colSumInto(dst, x []float32, m, n int) {
-	dst = dst[:n]
 	for i := range m {
-		row := x[i*n : (i+1)*n]
-		for j, v := range row {
-			dst[j] += v
-		}
+		vec.Axpy(dst[:n], x[i*n:(i+1)*n], 1)
 	}
 }
 
@@ -128,9 +128,4 @@ func backAddBias(g *Graph, e *entry) {
 }
 
 // axpy: dst += s·x.
-func axpy(dst, x []float32, s float32) {
-	dst = dst[:len(x)]
-	for i, v := range x {
-		dst[i] += s * v
-	}
-}
+func axpy(dst, x []float32, s float32) { vec.Axpy(dst, x, s) }

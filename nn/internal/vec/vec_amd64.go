@@ -40,3 +40,18 @@ func lstmCellAVX2(st, cp, cs, out *float32, h int)
 
 //go:noescape
 func gruCellAVX2(axn, st, hp, out *float32, h int)
+
+//go:noescape
+func axpyAVX2(dst, x *float32, n int, a float32)
+
+//go:noescape
+func sigmoidBackAVX2(dy, y *float32, n int)
+
+//go:noescape
+func tanhBackAVX2(dy, y *float32, n int)
+
+//go:noescape
+func reluBackAVX2(dy, y *float32, n int)
+
+//go:noescape
+func seluBackAVX2(dy, y *float32, n int)

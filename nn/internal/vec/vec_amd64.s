@@ -446,3 +446,104 @@ grucloop:
 	JNZ grucloop
 	VZEROUPPER
 	RET
+
+// func axpyAVX2(dst, x *float32, n int, a float32): dst += a·x (no FMA, as Go)
+TEXT ·axpyAVX2(SB), NOSPLIT, $0-28
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS a+24(FP), Y15
+axpyloop:
+	VMULPS (SI), Y15, Y0
+	VADDPS (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ axpyloop
+	VZEROUPPER
+	RET
+
+// ONE puts 1.0 in all lanes of Y15.
+#define ONE \
+	MOVL $0x3f800000, AX \
+	VMOVD AX, X15 \
+	VBROADCASTSS X15, Y15
+
+// func sigmoidBackAVX2(dy, y *float32, n int): dy *= y(1-y)
+TEXT ·sigmoidBackAVX2(SB), NOSPLIT, $0-24
+	MOVQ dy+0(FP), DI
+	MOVQ y+8(FP), SI
+	MOVQ n+16(FP), CX
+	ONE
+sigbloop:
+	VMOVUPS (SI), Y0
+	VSUBPS Y0, Y15, Y1
+	VMULPS Y1, Y0, Y0
+	VMULPS (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ sigbloop
+	VZEROUPPER
+	RET
+
+// func tanhBackAVX2(dy, y *float32, n int): dy *= 1 - y²
+TEXT ·tanhBackAVX2(SB), NOSPLIT, $0-24
+	MOVQ dy+0(FP), DI
+	MOVQ y+8(FP), SI
+	MOVQ n+16(FP), CX
+	ONE
+tanhbloop:
+	VMOVUPS (SI), Y0
+	VMULPS Y0, Y0, Y0
+	VSUBPS Y0, Y15, Y0
+	VMULPS (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ tanhbloop
+	VZEROUPPER
+	RET
+
+// func reluBackAVX2(dy, y *float32, n int): dy = 0 where y ≤ 0
+TEXT ·reluBackAVX2(SB), NOSPLIT, $0-24
+	MOVQ dy+0(FP), DI
+	MOVQ y+8(FP), SI
+	MOVQ n+16(FP), CX
+	VXORPS Y15, Y15, Y15
+relubloop:
+	VMOVUPS (SI), Y0
+	VCMPPS $0x1e, Y15, Y0, Y0 // y > 0 (ordered): all ones, else zero
+	VANDPS (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ relubloop
+	VZEROUPPER
+	RET
+
+// func seluBackAVX2(dy, y *float32, n int): dy *= y > 0 ? scale : y + scale·alpha
+TEXT ·seluBackAVX2(SB), NOSPLIT, $0-24
+	MOVQ dy+0(FP), DI
+	MOVQ y+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS seluc<>+0(SB), Y14 // scale·alpha
+	VBROADCASTSS seluc<>+4(SB), Y13 // scale
+	VXORPS Y15, Y15, Y15
+selubloop:
+	VMOVUPS (SI), Y0
+	VCMPPS $0x1e, Y15, Y0, Y1 // y > 0
+	VADDPS Y14, Y0, Y2        // y + scale·alpha
+	VBLENDVPS Y1, Y13, Y2, Y2 // y > 0 ? scale : y + scale·alpha
+	VMULPS (DI), Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ selubloop
+	VZEROUPPER
+	RET

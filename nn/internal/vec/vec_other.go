@@ -20,3 +20,9 @@ func sigmoidSumAVX2(dst, a, b *float32, n int)     { panic("unreachable") }
 func tanhSumAVX2(dst, a, b *float32, n int)        { panic("unreachable") }
 func lstmCellAVX2(st, cp, cs, out *float32, h int) { panic("unreachable") }
 func gruCellAVX2(axn, st, hp, out *float32, h int) { panic("unreachable") }
+
+func axpyAVX2(dst, x *float32, n int, a float32) { panic("unreachable") }
+func sigmoidBackAVX2(dy, y *float32, n int)      { panic("unreachable") }
+func tanhBackAVX2(dy, y *float32, n int)         { panic("unreachable") }
+func reluBackAVX2(dy, y *float32, n int)         { panic("unreachable") }
+func seluBackAVX2(dy, y *float32, n int)         { panic("unreachable") }
