@@ -152,3 +152,46 @@ func TestParseTime(t *testing.T) {
 		t.Error("bad times should give nil")
 	}
 }
+
+// TestSummaryGoalAndRewrite checks that best follows the sweep's goal for
+// its objective and that rewriting an epoch recomputes the summary.
+func TestSummaryGoalAndRewrite(t *testing.T) {
+	ctx := context.Background()
+	db, _ := mustOpen(t)
+	sw, _, err := db.EnsureSweepSpec(ctx, store.SweepSpec{Name: "max", Objective: "accuracy_val", Goal: store.Maximize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, _ := db.EnsureRuns(ctx, sw.ID, []store.RunSpec{{Key: "a", Variant: "dense"}, {Key: "b", Variant: "dense"}})
+	id := runs[0].ID
+	db.StartRun(ctx, id, store.RunStart{})
+	for e, v := range []float64{0.5, 0.9, 0.7} {
+		if err := db.RecordEpoch(ctx, id, e+1, map[string]float64{"accuracy_val": v, "val_loss": 1 - v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, err := db.ListRuns(ctx, store.RunFilter{OrderBy: "objective"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs[0].RunID != id || *rs[0].BestObjective != 0.9 || *rs[0].BestEpoch != 2 || rs[1].BestObjective != nil {
+		t.Fatalf("maximize: %+v", rs)
+	}
+	// Epoch 2 recorded again (a replayed report) with a worse value.
+	if err := db.RecordEpoch(ctx, id, 2, map[string]float64{"accuracy_val": 0.6, "val_loss": 0.4}); err != nil {
+		t.Fatal(err)
+	}
+	ss, _ := db.Summaries(ctx, id)
+	for _, s := range ss {
+		switch s.Key {
+		case "accuracy_val":
+			if *s.Best != 0.7 || s.BestEpoch != 3 || *s.Latest != 0.7 || s.LatestEpoch != 3 || s.Count != 3 || s.Goal != store.Maximize {
+				t.Fatalf("after rewrite: %+v best %v latest %v", s, *s.Best, *s.Latest)
+			}
+		case "val_loss":
+			if math.Abs(*s.Best-0.3) > 1e-12 || s.BestEpoch != 3 || s.Goal != store.Minimize {
+				t.Fatalf("val_loss: %+v", s)
+			}
+		}
+	}
+}
