@@ -29,7 +29,7 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+	"github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 )
 
 //go:embed migrations/*.sql
@@ -172,6 +172,17 @@ func OpenReadOnly(path string) (*DB, error) {
 		return nil, fmt.Errorf("open store %q: %w", path, err)
 	}
 	v, err := userVersion(context.Background(), r)
+	var se sqlite3.Error
+	if errors.As(err, &se) && se.Code == sqlite3.ErrCantOpen {
+		// A WAL database in a directory we cannot write (a read-only
+		// mount, a colleague's results) has no -shm file to share; no
+		// one can be writing it either, so read it as immutable.
+		r.Close()
+		if r, err = sql.Open("sqlite3", dsn(path, true)+"&immutable=1"); err != nil {
+			return nil, fmt.Errorf("open store %q: %w", path, err)
+		}
+		v, err = userVersion(context.Background(), r)
+	}
 	if err != nil {
 		r.Close()
 		return nil, fmt.Errorf("open store %q: %w", path, formatError(err))
