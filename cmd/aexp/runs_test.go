@@ -206,11 +206,19 @@ func TestShowCommand(t *testing.T) {
 	if v["final_metrics"].(map[string]any)["val_loss"] != nil {
 		t.Fatalf("NaN should be null: %v", v["final_metrics"])
 	}
+	html := filepath.Join(t.TempDir(), "run.html")
+	if _, stderr, err := cli(t, "show", "--db", db, "2", "--html", html); err != nil || !strings.Contains(stderr, "wrote") {
+		t.Fatalf("--html: %v %s", err, stderr)
+	}
+	if b, err := os.ReadFile(html); err != nil || !strings.Contains(string(b), "<html") {
+		t.Fatalf("html report: %v %.200s", err, b)
+	}
 	for _, tc := range []struct {
 		args []string
 		code int
 	}{
 		{[]string{"show", "--db", db, "99"}, exitError},
+		{[]string{"show", "--db", db, "99", "--html", html}, exitError},
 		{[]string{"show", "--db", db, "abc"}, exitUsage},
 		{[]string{"show", "--db", db}, exitUsage},
 		{[]string{"show", "--db", db, "1", "2"}, exitUsage},

@@ -23,12 +23,15 @@ Show one run: what it is (sweep, variant, plugin, host, attempt), its
 params, the objective with a sparkline, the per-epoch curves as a table,
 its final metrics (the latest value of every metric, test-set ones
 included), its artifacts and, for a run that failed, the error and the
-tail of the plugin's stderr.
+tail of the plugin's stderr. --html and --png write the run's pictures
+instead.
 
 Examples:
   aexp show 17
   aexp show 17 --all-epochs         # every epoch, not a sample of 20
   aexp show 17 --json | jq .final_metrics
+  aexp show 17 --html run17.html        # one page: curves, reconstructions, samples, latent plot
+  aexp show 17 --png pictures/          # the same pictures as PNG files
   aexp export 17 -o model.safetensors   # the checkpoint listed under artifacts
 
 Exit codes: 0 ok, 1 error (e.g. no such run, no database), 2 bad flags.
@@ -47,6 +50,9 @@ func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	db := dbPath(fs)
 	asJSON := fs.Bool("json", false, "print JSON: run, params, metric summary, history, artifacts")
 	allEpochs := fs.Bool("all-epochs", false, "print every epoch of the curves")
+	htmlOut := fs.String("html", "", "write a self-contained HTML report of the run (curves, reconstructions, samples) to this file")
+	pngDir := fs.String("png", "", "write each picture of the run as a PNG file into this directory")
+	pluginDir := fs.String("plugin-dir", "", "plugins, to sample a generative run that stored no samples\n(default: $AEXP_PLUGIN_DIR, next to aexp, $PATH)")
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
@@ -65,6 +71,9 @@ func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	v, err := loadRunView(ctx, st, id)
 	if err != nil {
 		return err
+	}
+	if *htmlOut != "" || *pngDir != "" {
+		return runPictures(ctx, st, id, *htmlOut, *pngDir, *pluginDir, stderr)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
