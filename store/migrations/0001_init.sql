@@ -29,7 +29,6 @@ CREATE TABLE runs (
 	               CHECK (status IN ('queued', 'running', 'done', 'failed', 'diverged',
 	                                 'pruned', 'canceled', 'timed_out')),
 	error          TEXT NOT NULL DEFAULT '',
-	stderr_tail    TEXT NOT NULL DEFAULT '',
 	attempt        INTEGER NOT NULL DEFAULT 0,  -- 0 until first started; 1, 2, ... after
 	max_attempts   INTEGER NOT NULL DEFAULT 1,
 	plugin_version TEXT NOT NULL DEFAULT '',
@@ -44,6 +43,7 @@ CREATE TABLE runs (
 	started        TEXT,
 	finished       TEXT,
 	heartbeat      TEXT,
+	stderr_tail    TEXT NOT NULL DEFAULT '',   -- last: long tails never slow a scan of the other columns
 	UNIQUE (sweep_id, run_key)
 );
 
