@@ -38,24 +38,7 @@ func (g *Graph) BCEWithLogits(logits, target *Tensor) *Tensor {
 	out := g.node(1, 1, logits.Grad != nil || target.Grad != nil)
 	grad := g.buf(logits.Len())
 	inv := 1 / float32(logits.Len())
-	var acc float64
-	t := target.Data[:len(logits.Data)]
-	for i, x := range logits.Data {
-		ti := t[i]
-		ax := x
-		if ax < 0 {
-			ax = -ax
-		}
-		e := vec.Expf(-ax)
-		acc += float64(max(x, 0) - x*ti + vec.Log1pf(e))
-		var s float32 // sigmoid(x) from the same exponential
-		if x >= 0 {
-			s = 1 / (1 + e)
-		} else {
-			s = e / (1 + e)
-		}
-		grad[i] = inv * (s - ti)
-	}
+	acc := vec.BCELogits(grad, logits.Data, target.Data, inv)
 	out.Data[0] = float32(acc) * inv
 	g.record(entry{op: opBCELogits, out: out, a: logits, b: target, buf: grad})
 	return out

@@ -55,3 +55,6 @@ func reluBackAVX2(dy, y *float32, n int)
 
 //go:noescape
 func seluBackAVX2(dy, y *float32, n int)
+
+//go:noescape
+func bceAVX2(grad, x, t *float32, n int, inv float32) float64

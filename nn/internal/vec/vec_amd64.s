@@ -547,3 +547,266 @@ selubloop:
 	JNZ selubloop
 	VZEROUPPER
 	RET
+
+// Vector constants for the memory-operand kernels below: 8 lanes each.
+DATA vc<>+0(SB)/4, $0x42b00000 // 88.0
+DATA vc<>+4(SB)/4, $0x42b00000
+DATA vc<>+8(SB)/4, $0x42b00000
+DATA vc<>+12(SB)/4, $0x42b00000
+DATA vc<>+16(SB)/4, $0x42b00000
+DATA vc<>+20(SB)/4, $0x42b00000
+DATA vc<>+24(SB)/4, $0x42b00000
+DATA vc<>+28(SB)/4, $0x42b00000
+DATA vc<>+32(SB)/4, $0xc2aeac4f // -87.33654
+DATA vc<>+36(SB)/4, $0xc2aeac4f
+DATA vc<>+40(SB)/4, $0xc2aeac4f
+DATA vc<>+44(SB)/4, $0xc2aeac4f
+DATA vc<>+48(SB)/4, $0xc2aeac4f
+DATA vc<>+52(SB)/4, $0xc2aeac4f
+DATA vc<>+56(SB)/4, $0xc2aeac4f
+DATA vc<>+60(SB)/4, $0xc2aeac4f
+DATA vc<>+64(SB)/4, $0x3fb8aa3b // log2(e)
+DATA vc<>+68(SB)/4, $0x3fb8aa3b
+DATA vc<>+72(SB)/4, $0x3fb8aa3b
+DATA vc<>+76(SB)/4, $0x3fb8aa3b
+DATA vc<>+80(SB)/4, $0x3fb8aa3b
+DATA vc<>+84(SB)/4, $0x3fb8aa3b
+DATA vc<>+88(SB)/4, $0x3fb8aa3b
+DATA vc<>+92(SB)/4, $0x3fb8aa3b
+DATA vc<>+96(SB)/4, $0x3f318000 // ln2 hi
+DATA vc<>+100(SB)/4, $0x3f318000
+DATA vc<>+104(SB)/4, $0x3f318000
+DATA vc<>+108(SB)/4, $0x3f318000
+DATA vc<>+112(SB)/4, $0x3f318000
+DATA vc<>+116(SB)/4, $0x3f318000
+DATA vc<>+120(SB)/4, $0x3f318000
+DATA vc<>+124(SB)/4, $0x3f318000
+DATA vc<>+128(SB)/4, $0xb95e8083 // ln2 lo
+DATA vc<>+132(SB)/4, $0xb95e8083
+DATA vc<>+136(SB)/4, $0xb95e8083
+DATA vc<>+140(SB)/4, $0xb95e8083
+DATA vc<>+144(SB)/4, $0xb95e8083
+DATA vc<>+148(SB)/4, $0xb95e8083
+DATA vc<>+152(SB)/4, $0xb95e8083
+DATA vc<>+156(SB)/4, $0xb95e8083
+DATA vc<>+160(SB)/4, $0x39506967 // p0
+DATA vc<>+164(SB)/4, $0x39506967
+DATA vc<>+168(SB)/4, $0x39506967
+DATA vc<>+172(SB)/4, $0x39506967
+DATA vc<>+176(SB)/4, $0x39506967
+DATA vc<>+180(SB)/4, $0x39506967
+DATA vc<>+184(SB)/4, $0x39506967
+DATA vc<>+188(SB)/4, $0x39506967
+DATA vc<>+192(SB)/4, $0x3ab743ce // p1
+DATA vc<>+196(SB)/4, $0x3ab743ce
+DATA vc<>+200(SB)/4, $0x3ab743ce
+DATA vc<>+204(SB)/4, $0x3ab743ce
+DATA vc<>+208(SB)/4, $0x3ab743ce
+DATA vc<>+212(SB)/4, $0x3ab743ce
+DATA vc<>+216(SB)/4, $0x3ab743ce
+DATA vc<>+220(SB)/4, $0x3ab743ce
+DATA vc<>+224(SB)/4, $0x3c088908 // p2
+DATA vc<>+228(SB)/4, $0x3c088908
+DATA vc<>+232(SB)/4, $0x3c088908
+DATA vc<>+236(SB)/4, $0x3c088908
+DATA vc<>+240(SB)/4, $0x3c088908
+DATA vc<>+244(SB)/4, $0x3c088908
+DATA vc<>+248(SB)/4, $0x3c088908
+DATA vc<>+252(SB)/4, $0x3c088908
+DATA vc<>+256(SB)/4, $0x3d2aa9c1 // p3
+DATA vc<>+260(SB)/4, $0x3d2aa9c1
+DATA vc<>+264(SB)/4, $0x3d2aa9c1
+DATA vc<>+268(SB)/4, $0x3d2aa9c1
+DATA vc<>+272(SB)/4, $0x3d2aa9c1
+DATA vc<>+276(SB)/4, $0x3d2aa9c1
+DATA vc<>+280(SB)/4, $0x3d2aa9c1
+DATA vc<>+284(SB)/4, $0x3d2aa9c1
+DATA vc<>+288(SB)/4, $0x3e2aaaaa // p4
+DATA vc<>+292(SB)/4, $0x3e2aaaaa
+DATA vc<>+296(SB)/4, $0x3e2aaaaa
+DATA vc<>+300(SB)/4, $0x3e2aaaaa
+DATA vc<>+304(SB)/4, $0x3e2aaaaa
+DATA vc<>+308(SB)/4, $0x3e2aaaaa
+DATA vc<>+312(SB)/4, $0x3e2aaaaa
+DATA vc<>+316(SB)/4, $0x3e2aaaaa
+DATA vc<>+320(SB)/4, $0x3f000000 // p5
+DATA vc<>+324(SB)/4, $0x3f000000
+DATA vc<>+328(SB)/4, $0x3f000000
+DATA vc<>+332(SB)/4, $0x3f000000
+DATA vc<>+336(SB)/4, $0x3f000000
+DATA vc<>+340(SB)/4, $0x3f000000
+DATA vc<>+344(SB)/4, $0x3f000000
+DATA vc<>+348(SB)/4, $0x3f000000
+DATA vc<>+352(SB)/4, $0x3f800000 // 1.0
+DATA vc<>+356(SB)/4, $0x3f800000
+DATA vc<>+360(SB)/4, $0x3f800000
+DATA vc<>+364(SB)/4, $0x3f800000
+DATA vc<>+368(SB)/4, $0x3f800000
+DATA vc<>+372(SB)/4, $0x3f800000
+DATA vc<>+376(SB)/4, $0x3f800000
+DATA vc<>+380(SB)/4, $0x3f800000
+DATA vc<>+384(SB)/4, $0x0000007f // exponent bias 127 (int32)
+DATA vc<>+388(SB)/4, $0x0000007f
+DATA vc<>+392(SB)/4, $0x0000007f
+DATA vc<>+396(SB)/4, $0x0000007f
+DATA vc<>+400(SB)/4, $0x0000007f
+DATA vc<>+404(SB)/4, $0x0000007f
+DATA vc<>+408(SB)/4, $0x0000007f
+DATA vc<>+412(SB)/4, $0x0000007f
+DATA vc<>+416(SB)/4, $0x40000000 // 2.0
+DATA vc<>+420(SB)/4, $0x40000000
+DATA vc<>+424(SB)/4, $0x40000000
+DATA vc<>+428(SB)/4, $0x40000000
+DATA vc<>+432(SB)/4, $0x40000000
+DATA vc<>+436(SB)/4, $0x40000000
+DATA vc<>+440(SB)/4, $0x40000000
+DATA vc<>+444(SB)/4, $0x40000000
+DATA vc<>+448(SB)/4, $0x7fffffff // abs mask
+DATA vc<>+452(SB)/4, $0x7fffffff
+DATA vc<>+456(SB)/4, $0x7fffffff
+DATA vc<>+460(SB)/4, $0x7fffffff
+DATA vc<>+464(SB)/4, $0x7fffffff
+DATA vc<>+468(SB)/4, $0x7fffffff
+DATA vc<>+472(SB)/4, $0x7fffffff
+DATA vc<>+476(SB)/4, $0x7fffffff
+DATA vc<>+480(SB)/4, $0x3d888889 // 1/15
+DATA vc<>+484(SB)/4, $0x3d888889
+DATA vc<>+488(SB)/4, $0x3d888889
+DATA vc<>+492(SB)/4, $0x3d888889
+DATA vc<>+496(SB)/4, $0x3d888889
+DATA vc<>+500(SB)/4, $0x3d888889
+DATA vc<>+504(SB)/4, $0x3d888889
+DATA vc<>+508(SB)/4, $0x3d888889
+DATA vc<>+512(SB)/4, $0x3d9d89d9 // 1/13
+DATA vc<>+516(SB)/4, $0x3d9d89d9
+DATA vc<>+520(SB)/4, $0x3d9d89d9
+DATA vc<>+524(SB)/4, $0x3d9d89d9
+DATA vc<>+528(SB)/4, $0x3d9d89d9
+DATA vc<>+532(SB)/4, $0x3d9d89d9
+DATA vc<>+536(SB)/4, $0x3d9d89d9
+DATA vc<>+540(SB)/4, $0x3d9d89d9
+DATA vc<>+544(SB)/4, $0x3dba2e8c // 1/11
+DATA vc<>+548(SB)/4, $0x3dba2e8c
+DATA vc<>+552(SB)/4, $0x3dba2e8c
+DATA vc<>+556(SB)/4, $0x3dba2e8c
+DATA vc<>+560(SB)/4, $0x3dba2e8c
+DATA vc<>+564(SB)/4, $0x3dba2e8c
+DATA vc<>+568(SB)/4, $0x3dba2e8c
+DATA vc<>+572(SB)/4, $0x3dba2e8c
+DATA vc<>+576(SB)/4, $0x3de38e39 // 1/9
+DATA vc<>+580(SB)/4, $0x3de38e39
+DATA vc<>+584(SB)/4, $0x3de38e39
+DATA vc<>+588(SB)/4, $0x3de38e39
+DATA vc<>+592(SB)/4, $0x3de38e39
+DATA vc<>+596(SB)/4, $0x3de38e39
+DATA vc<>+600(SB)/4, $0x3de38e39
+DATA vc<>+604(SB)/4, $0x3de38e39
+DATA vc<>+608(SB)/4, $0x3e124925 // 1/7
+DATA vc<>+612(SB)/4, $0x3e124925
+DATA vc<>+616(SB)/4, $0x3e124925
+DATA vc<>+620(SB)/4, $0x3e124925
+DATA vc<>+624(SB)/4, $0x3e124925
+DATA vc<>+628(SB)/4, $0x3e124925
+DATA vc<>+632(SB)/4, $0x3e124925
+DATA vc<>+636(SB)/4, $0x3e124925
+DATA vc<>+640(SB)/4, $0x3e4ccccd // 1/5
+DATA vc<>+644(SB)/4, $0x3e4ccccd
+DATA vc<>+648(SB)/4, $0x3e4ccccd
+DATA vc<>+652(SB)/4, $0x3e4ccccd
+DATA vc<>+656(SB)/4, $0x3e4ccccd
+DATA vc<>+660(SB)/4, $0x3e4ccccd
+DATA vc<>+664(SB)/4, $0x3e4ccccd
+DATA vc<>+668(SB)/4, $0x3e4ccccd
+DATA vc<>+672(SB)/4, $0x3eaaaaab // 1/3
+DATA vc<>+676(SB)/4, $0x3eaaaaab
+DATA vc<>+680(SB)/4, $0x3eaaaaab
+DATA vc<>+684(SB)/4, $0x3eaaaaab
+DATA vc<>+688(SB)/4, $0x3eaaaaab
+DATA vc<>+692(SB)/4, $0x3eaaaaab
+DATA vc<>+696(SB)/4, $0x3eaaaaab
+DATA vc<>+700(SB)/4, $0x3eaaaaab
+GLOBL vc<>(SB), RODATA|NOPTR, $704
+
+// EXPM replaces Y0 by e^Y0 like EXP, with its constants in memory so that
+// Y3-Y15 stay free for the caller; uses Y1, Y2.
+#define EXPM \
+	VMINPS vc<>+0(SB), Y0, Y0 \
+	VMAXPS vc<>+32(SB), Y0, Y0 \
+	VMULPS vc<>+64(SB), Y0, Y1 \
+	VCVTPS2DQ Y1, Y2 \
+	VCVTDQ2PS Y2, Y1 \
+	VFNMADD231PS vc<>+96(SB), Y1, Y0 \
+	VFNMADD231PS vc<>+128(SB), Y1, Y0 \
+	VMOVUPS vc<>+160(SB), Y1 \
+	VFMADD213PS vc<>+192(SB), Y0, Y1 \
+	VFMADD213PS vc<>+224(SB), Y0, Y1 \
+	VFMADD213PS vc<>+256(SB), Y0, Y1 \
+	VFMADD213PS vc<>+288(SB), Y0, Y1 \
+	VFMADD213PS vc<>+320(SB), Y0, Y1 \
+	VMULPS Y0, Y1, Y1 \
+	VFMADD213PS Y0, Y0, Y1 \
+	VADDPS vc<>+352(SB), Y1, Y1 \
+	VPADDD vc<>+384(SB), Y2, Y2 \
+	VPSLLD $23, Y2, Y2 \
+	VMULPS Y2, Y1, Y0
+
+// func bceAVX2(grad, x, t *float32, n int, inv float32) float64
+// Per lane: loss = max(x,0) - x·t + log1p(e^-|x|), summed in float64;
+// grad = (σ(x) - t)·inv. log1p(e) = 2·atanh(e/(2+e)) as an odd series,
+// exact to float32 for every e in (0, 1].
+TEXT ·bceAVX2(SB), NOSPLIT, $0-48
+	MOVQ grad+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ t+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS inv+32(FP), Y14
+	VXORPS Y15, Y15, Y15
+	VXORPD Y11, Y11, Y11
+	VXORPD Y12, Y12, Y12
+bceloop:
+	VMOVUPS (SI), Y8           // x
+	VMOVUPS (DX), Y9           // t
+	VANDPS vc<>+448(SB), Y8, Y10 // |x|
+	VSUBPS Y10, Y15, Y0        // -|x|
+	EXPM                       // e = e^-|x|
+	VADDPS vc<>+416(SB), Y0, Y1 // 2 + e
+	VDIVPS Y1, Y0, Y1          // s = e/(2+e)
+	VMULPS Y1, Y1, Y2          // z = s²
+	VMOVUPS vc<>+480(SB), Y3   // 1/15
+	VFMADD213PS vc<>+512(SB), Y2, Y3
+	VFMADD213PS vc<>+544(SB), Y2, Y3
+	VFMADD213PS vc<>+576(SB), Y2, Y3
+	VFMADD213PS vc<>+608(SB), Y2, Y3
+	VFMADD213PS vc<>+640(SB), Y2, Y3
+	VFMADD213PS vc<>+672(SB), Y2, Y3
+	VFMADD213PS vc<>+352(SB), Y2, Y3 // ... + 1
+	VMULPS Y1, Y3, Y3
+	VADDPS Y3, Y3, Y3          // log1p(e)
+	VMAXPS Y15, Y8, Y4         // max(x, 0)
+	VMULPS Y9, Y8, Y5          // x·t
+	VSUBPS Y5, Y4, Y4
+	VADDPS Y3, Y4, Y4          // loss per lane
+	VCVTPS2PD X4, Y6
+	VADDPD Y6, Y11, Y11
+	VEXTRACTF128 $1, Y4, X7
+	VCVTPS2PD X7, Y7
+	VADDPD Y7, Y12, Y12
+	VADDPS vc<>+352(SB), Y0, Y6 // 1 + e
+	VCMPPS $0x1d, Y15, Y8, Y7  // x >= 0
+	VBLENDVPS Y7, vc<>+352(SB), Y0, Y13 // x >= 0 ? 1 : e
+	VDIVPS Y6, Y13, Y13        // σ(x)
+	VSUBPS Y9, Y13, Y13
+	VMULPS Y14, Y13, Y13
+	VMOVUPS Y13, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ bceloop
+	VADDPD Y12, Y11, Y11
+	VEXTRACTF128 $1, Y11, X12
+	VADDPD X12, X11, X11
+	VHADDPD X11, X11, X11
+	VZEROUPPER
+	MOVSD X11, ret+40(FP)
+	RET

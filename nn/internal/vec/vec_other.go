@@ -26,3 +26,5 @@ func sigmoidBackAVX2(dy, y *float32, n int)      { panic("unreachable") }
 func tanhBackAVX2(dy, y *float32, n int)         { panic("unreachable") }
 func reluBackAVX2(dy, y *float32, n int)         { panic("unreachable") }
 func seluBackAVX2(dy, y *float32, n int)         { panic("unreachable") }
+
+func bceAVX2(grad, x, t *float32, n int, inv float32) float64 { panic("unreachable") }
