@@ -84,24 +84,29 @@ func backGRU(g *Graph, e *entry) {
 	x, h0, hs, gates, hprev := e.a, e.b, e.out, e.buf, e.buf2
 	B, T, H := x.Rows, e.i, l.Hidden
 	G := 3 * H
-	dGX := g.buf(B * T * G) // pre-activation grads of the input side
-	dGH := g.buf(B * T * G) // ... and of the recurrent side (differs in n)
-	carry := g.buf(B * H)   // dL/dh_t arriving from step t+1
+	dx := g.buf(B * G)    // step t's pre-activation grads, input side
+	dh := g.buf(B * G)    // ... recurrent side (differs in the n block)
+	carry := g.buf(B * H) // dL/dh_t arriving from step t+1
+	sum := g.buf(B * G)   // Σ_t dx for an input repeated at every step
 	clear(carry)
+	clear(sum)
 	for t := T - 1; t >= 0; t-- {
 		for b := range B {
 			row := t*B + b
 			vec.GRUBackward(gates[row*4*H:], hprev[row*H:], hs.Grad[b*T*H+t*H:], carry[b*H:],
-				dGX[row*G:], dGH[row*G:], H)
+				dx[b*G:], dh[b*G:], H)
 		}
 		if t > 0 || h0 != nil && h0.Grad != nil {
-			gemm(false, true, B, H, G, 1, dGH[t*B*G:], G, l.Wh.Data, G, 1, carry, H)
+			gemm(false, true, B, H, G, 1, dh, G, l.Wh.Data, G, 1, carry, H)
 		}
+		gemm(true, false, H, G, B, 1, hprev[t*B*H:], H, dh, G, 1, l.Wh.Grad, G)
+		colSumInto(l.Bh.Grad, dh, B, G)
+		stepInputGrads(x, l.Wx, l.Bx, e.ta, T, t, dx, sum)
+	}
+	if !e.ta {
+		repeatedInputGrads(x, l.Wx, sum)
 	}
 	if h0 != nil && h0.Grad != nil {
 		axpy(h0.Grad, carry, 1)
 	}
-	gemm(true, false, H, G, B*T, 1, hprev, H, dGH, G, 1, l.Wh.Grad, G)
-	colSumInto(l.Bh.Grad, dGH, B*T, G)
-	g.inputGrads(x, l.Wx, l.Bx, e.ta, T, dGX)
 }

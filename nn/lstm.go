@@ -90,12 +90,14 @@ func backLSTM(g *Graph, e *entry) {
 	x, h0, hs, gates, hprev, cells := e.a, e.b, e.out, e.buf, e.buf2, e.buf3
 	B, T, H := x.Rows, e.i, l.Hidden
 	G := 4 * H
-	dG := g.buf(B * T * G)
+	dG := g.buf(B * G)     // step t's gate pre-activation grads
 	carry := g.buf(B * H)  // dL/dh_t from step t+1
 	ccarry := g.buf(B * H) // dL/dc_t from step t+1
+	sum := g.buf(B * G)    // Σ_t dG for an input repeated at every step
 	zeros := g.buf(H)
 	clear(carry)
 	clear(ccarry)
+	clear(sum)
 	clear(zeros)
 	for t := T - 1; t >= 0; t-- {
 		for b := range B {
@@ -105,15 +107,18 @@ func backLSTM(g *Graph, e *entry) {
 				cp = cells[(row-B)*2*H:]
 			}
 			vec.LSTMBackward(gates[row*G:], cells[row*2*H:], cp, hs.Grad[b*T*H+t*H:], carry[b*H:],
-				ccarry[b*H:], dG[row*G:], H)
+				ccarry[b*H:], dG[b*G:], H)
 		}
 		if t > 0 || h0 != nil && h0.Grad != nil {
-			gemm(false, true, B, H, G, 1, dG[t*B*G:], G, l.Wh.Data, G, 0, carry, H)
+			gemm(false, true, B, H, G, 1, dG, G, l.Wh.Data, G, 0, carry, H)
 		}
+		gemm(true, false, H, G, B, 1, hprev[t*B*H:], H, dG, G, 1, l.Wh.Grad, G)
+		stepInputGrads(x, l.Wx, l.B, e.ta, T, t, dG, sum)
+	}
+	if !e.ta {
+		repeatedInputGrads(x, l.Wx, sum)
 	}
 	if h0 != nil && h0.Grad != nil {
 		axpy(h0.Grad, carry, 1)
 	}
-	gemm(true, false, H, G, B*T, 1, hprev, H, dG, G, 1, l.Wh.Grad, G)
-	g.inputGrads(x, l.Wx, l.B, e.ta, T, dG)
 }

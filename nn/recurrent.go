@@ -13,7 +13,9 @@ import (
 // input projections are a single matrix product, and step t of the batch is
 // a strided view (leading dimension T·F) — no copies. What the layers save
 // for BPTT is time-major (row t·B+b), so each step touches one contiguous
-// block instead of B rows scattered over megabytes.
+// block instead of B rows scattered over megabytes, and BPTT turns each
+// step's gate gradients into weight gradients at once, while they are in
+// cache, so it needs no T-long gradient buffers.
 
 // seqInput checks x for a recurrent layer: B × (T·in) is a sequence, B × in
 // is one input fed at every step (e.g. a decoder's code).
@@ -57,32 +59,31 @@ func (g *Graph) inputProjection(x, wx, bias *Tensor, seq bool, steps int) (gx []
 	return gx, gw, 0
 }
 
-// inputGrads back-propagates the pre-activation gradients dG ((T·B) × gw,
-// time-major: row t·B+b) through x·Wx + b.
-func (g *Graph) inputGrads(x, wx, bias *Tensor, seq bool, steps int, dG []float32) {
+// stepInputGrads back-propagates the pre-activation gradients dG (B × gw)
+// of step t through x·Wx + b while they are still in cache: for a sequence
+// at once (step t of x is a strided view, leading dimension T·in), for an
+// input repeated at every step by summing into sum, which
+// repeatedInputGrads finishes.
+func stepInputGrads(x, wx, bias *Tensor, seq bool, steps, t int, dG, sum []float32) {
 	gw, in, b := wx.Cols, wx.Rows, x.Rows
-	colSumInto(bias.Grad, dG, b*steps, gw)
+	colSumInto(bias.Grad, dG, b, gw)
 	if !seq {
-		// The same x fed at every step: its gradient is the sum over steps.
-		sum := g.buf(b * gw)
-		copy(sum, dG[:b*gw])
-		for t := 1; t < steps; t++ {
-			axpy(sum, dG[t*b*gw:(t+1)*b*gw], 1)
-		}
-		gemm(true, false, in, gw, b, 1, x.Data, in, sum, gw, 1, wx.Grad, gw)
-		if x.Grad != nil {
-			gemm(false, true, b, in, gw, 1, sum, gw, wx.Data, gw, 1, x.Grad, in)
-		}
+		axpy(sum, dG, 1)
 		return
 	}
-	// Step t of x is a strided view (leading dimension T·in) matching the
-	// contiguous block t of dG.
-	for t := range steps {
-		dGt := dG[t*b*gw : (t+1)*b*gw]
-		gemm(true, false, in, gw, b, 1, x.Data[t*in:], steps*in, dGt, gw, 1, wx.Grad, gw)
-		if x.Grad != nil {
-			gemm(false, true, b, in, gw, 1, dGt, gw, wx.Data, gw, 1, x.Grad[t*in:], steps*in)
-		}
+	gemm(true, false, in, gw, b, 1, x.Data[t*in:], steps*in, dG, gw, 1, wx.Grad, gw)
+	if x.Grad != nil {
+		gemm(false, true, b, in, gw, 1, dG, gw, wx.Data, gw, 1, x.Grad[t*in:], steps*in)
+	}
+}
+
+// repeatedInputGrads back-propagates the summed gradients of an input fed
+// at every step.
+func repeatedInputGrads(x, wx *Tensor, sum []float32) {
+	gw, in, b := wx.Cols, wx.Rows, x.Rows
+	gemm(true, false, in, gw, b, 1, x.Data, in, sum, gw, 1, wx.Grad, gw)
+	if x.Grad != nil {
+		gemm(false, true, b, in, gw, 1, sum, gw, wx.Data, gw, 1, x.Grad, in)
 	}
 }
 
