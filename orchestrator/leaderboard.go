@@ -54,17 +54,7 @@ func WriteLeaderboard(ctx context.Context, w io.Writer, db *store.DB, pl *Plan, 
 	})
 
 	// columns: the params that vary anywhere in the plan, in spec order
-	var vary []string
-	seen := map[string]bool{}
-	for bi := range s.Blocks {
-		v, _ := pl.Varying(bi)
-		for _, n := range v {
-			if !seen[n] {
-				seen[n] = true
-				vary = append(vary, n)
-			}
-		}
-	}
+	vary := pl.VaryingAll()
 	multiVariant := len(s.Blocks) > 1
 	multiSeed := len(s.Budget.Seeds) > 1
 

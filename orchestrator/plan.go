@@ -61,6 +61,39 @@ func (p *Plan) Varying(block int) (varying, constant []string) {
 	return varying, constant
 }
 
+// VaryingAll returns the parameters whose values differ anywhere in the
+// plan (a parameter set in one variant block and not in another counts), in
+// spec order.
+func (p *Plan) VaryingAll() []string {
+	var names []string
+	seen := map[string]bool{}
+	for bi := range p.Spec.Blocks {
+		for _, n := range p.paramNames(bi) {
+			if !seen[n] {
+				seen[n] = true
+				names = append(names, n)
+			}
+		}
+	}
+	var out []string
+	for _, n := range names {
+		first, set := "", false
+		for _, r := range p.Runs {
+			c := "\x00unset"
+			if v, ok := r.Params[n]; ok {
+				c = canonical(v)
+			}
+			if !set {
+				first, set = c, true
+			} else if c != first {
+				out = append(out, n)
+				break
+			}
+		}
+	}
+	return out
+}
+
 // Write prints the plan for people: a header with the sweep's settings and
 // one line per run with the parameters that vary.
 func (p *Plan) Write(w io.Writer) error {
