@@ -864,3 +864,29 @@ func TestMissingMNIST(t *testing.T) {
 		t.Error("a store was created")
 	}
 }
+
+func TestSameSweepTwiceAtOnce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	spec := writeSpec(t, dir, "s.toml", fmt.Sprintf(header, "twice-at-once")+`
+[budget]
+epochs = 20
+parallel = 1
+[params]
+sleep_ms = 200
+`)
+	first := aexp(t, dir, "sweep", spec)
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { first.Process.Kill(); first.Wait() }()
+	runningPids(t, dir, 1, 20*time.Second)
+	r := run(t, dir, "sweep", spec)
+	if r.code != 1 || !strings.Contains(r.stderr, `sweep "twice-at-once" is being run by another aexp process`) {
+		t.Fatalf("second process: exit %d\n%s", r.code, r.stderr)
+	}
+	// the first one is undisturbed
+	if st := statuses(t, openDB(t, dir)); st[1] != "running" {
+		t.Errorf("the first process's run: %v", st)
+	}
+}

@@ -198,6 +198,14 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	defer unlock()
+	held, unlockSweep, err := lockSweep(e.db.Path(), s.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer unlockSweep()
+	if !held {
+		return nil, fmt.Errorf("sweep %q is being run by another aexp process on %s; wait for it, or stop it (Ctrl-C) and run this again", s.Name, e.db.Path())
+	}
 	stale := e.opts.StaleAfter
 	if exclusive {
 		// no other aexp process writes this store: every running run is an orphan

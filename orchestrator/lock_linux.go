@@ -21,6 +21,16 @@ import (
 // (A lock file would do too; flock on the database file itself would not:
 // closing any descriptor of the file drops SQLite's own POSIX locks.)
 func lockDB(path string) (exclusive bool, unlock func(), err error) {
+	return lockName(path, "")
+}
+
+// lockSweep makes sure one sweep of a store runs in one aexp process at a
+// time: it returns held = false when another live process runs it.
+func lockSweep(path, sweep string) (held bool, unlock func(), err error) {
+	return lockName(path, sweep)
+}
+
+func lockName(path, sweep string) (bool, func(), error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return false, func() {}, err
@@ -28,7 +38,7 @@ func lockDB(path string) (exclusive bool, unlock func(), err error) {
 	if real, err := filepath.EvalSymlinks(abs); err == nil {
 		abs = real
 	}
-	sum := sha256.Sum256([]byte(abs))
+	sum := sha256.Sum256([]byte(abs + "\x00" + sweep))
 	l, err := net.Listen("unix", "@aexp-sweep-"+hex.EncodeToString(sum[:12]))
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {

@@ -7,3 +7,7 @@ package orchestrator
 func lockDB(path string) (exclusive bool, unlock func(), err error) {
 	return false, func() {}, nil
 }
+
+func lockSweep(path, sweep string) (held bool, unlock func(), err error) {
+	return true, func() {}, nil
+}
