@@ -29,6 +29,7 @@ var badSpecs = []struct {
 	{"zip lengths", "name = \"x\"\nvariant = \"dense\"\n[[zip]]\nhidden = [[128], [256]]\nlr = [1e-3]\n", `bad.toml:5: zip[0].lr: has 1 value but hidden has 2; zipped lists must be equally long`},
 	{"zip and params", "name = \"x\"\nvariant = \"dense\"\n[params]\nlr = 1e-3\n[[zip]]\nhidden = [[128], [256]]\nlr = [1e-3, 3e-4]\n", `bad.toml:7: zip[0].lr: lr is also set at params.lr; a parameter is either zipped or set on its own`},
 	{"exclude unknown", "name = \"x\"\nvariant = \"dense\"\n[params]\ncode = [1, 2]\n[[exclude]]\ncod = 1\n", `bad.toml:6: exclude[0].cod: cod is not a parameter of this sweep, so nothing can match`},
+	{"exclude unknown across variants", "name = \"x\"\n[[exclude]]\nnoise = \"gauss\"\nbeta = 2.0\n[[variants]]\nname = \"dense\"\n[[variants]]\nname = \"denoise\"\nparams = { noise = [\"gauss\", \"dropout\"] }\n", `bad.toml:4: exclude[0].beta: beta is not a parameter of any variant block, so nothing can match`},
 	{"variant and variants", "name = \"x\"\nvariant = \"dense\"\n[[variants]]\nname = \"vae\"\n", `bad.toml:2: variant: use either variant = "..." or [[variants]] blocks, not both`},
 	{"variants without name", "name = \"x\"\n[[variants]]\nparams = { code = 2 }\n", `bad.toml:2: variants[0]: missing name: each [[variants]] block names its variant, e.g. name = "vae"`},
 	{"nested too deep", "name = \"x\"\nvariant = \"dense\"\n[params]\nhidden = [[[1]]]\n", `bad.toml:4: params.hidden[0]: lists nest too deep: an axis of list values is a list of lists, e.g. [[512, 256], [256]]`},

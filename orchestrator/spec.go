@@ -485,6 +485,25 @@ func (p *parser) blocks(raw map[string]any) {
 	for _, blk := range sp.Blocks {
 		p.checkBlock(blk)
 	}
+	if hasVariants {
+		// a top-level exclude must name parameters of at least one block
+		for _, pt := range shared.Exclude {
+			for _, n := range pt.Names {
+				found := false
+				for _, blk := range sp.Blocks {
+					for _, ps := range blk.Params {
+						found = found || ps.Name == n
+					}
+					for _, z := range blk.Zips {
+						found = found || contains(z.Names, n)
+					}
+				}
+				if !found {
+					p.l.add(joinPath(pt.Path, n), "%s is not a parameter of any variant block, so nothing can match", n)
+				}
+			}
+		}
+	}
 }
 
 // merge adds the shared (top-level) space to a [[variants]] block: the
@@ -593,6 +612,9 @@ func (p *parser) checkBlock(blk *Block) {
 		}
 	}
 	for _, pt := range blk.Exclude {
+		if blk.Path != "variant" && !strings.HasPrefix(pt.Path, blk.Path+".") {
+			continue // a top-level entry under [[variants]]: checked across blocks
+		}
 		for _, n := range pt.Names {
 			if _, ok := where[n]; !ok {
 				p.l.add(joinPath(pt.Path, n), "%s is not a parameter of this sweep, so nothing can match", n)
