@@ -12,7 +12,8 @@
 //	QUALITY <setting> <metric>=<measured> target<=<target> ok|short
 //
 // and then QUALITY <k>/<n> rows meet target (a row meets it when all its
-// metrics do). Progress goes to stderr. The exit status is 0 even when a
+// metrics do). With -seeds 0,1,2 each row trains once per seed and reports
+// the mean. Progress goes to stderr. The exit status is 0 even when a
 // row falls short (this is a measurement, not a test); 1 when a run fails.
 package main
 
@@ -24,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -102,7 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	parallel := fs.Int("parallel", 2, "runs at a time")
 	threads := fs.Int("threads", 1, "BLAS threads per run")
 	epochs := fs.Int("epochs", 5, "epochs per run")
-	seed := fs.Uint64("seed", 0, "run seed")
+	seedList := fs.String("seeds", "0", "comma-separated run seeds; with several, each row reports the mean over them")
 	trainLimit := fs.Int("train-limit", 0, "cap on training images (0: all 60,000; the targets assume all)")
 	testLimit := fs.Int("test-limit", 0, "cap on test images (0: all 10,000)")
 	verbose := fs.Bool("v", false, "pass the plugins' logs to stderr")
@@ -120,6 +122,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			selected = append(selected, rows[i])
 		}
 	}
+	var seeds []uint64
+	for _, f := range strings.Split(*seedList, ",") {
+		v, err := strconv.ParseUint(strings.TrimSpace(f), 10, 64)
+		if err != nil {
+			return fmt.Errorf("-seeds: %q is not a seed", f)
+		}
+		seeds = append(seeds, v)
+	}
 	dir, err := dataset.MNISTDir()
 	if err != nil {
 		return err
@@ -130,47 +140,76 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	results := make([]result, len(selected))
+	type job struct {
+		row  row
+		seed uint64
+		res  result
+	}
+	var jobs []*job
+	for _, r := range selected {
+		for _, sd := range seeds {
+			jobs = append(jobs, &job{row: r, seed: sd})
+		}
+	}
 	sem := make(chan struct{}, max(*parallel, 1))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	for i, r := range selected {
+	for _, j := range jobs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			r := j.row
+			name := fmt.Sprintf("%s seed %d", r.name, j.seed)
 			mu.Lock()
-			fmt.Fprintf(stderr, "quality: %s: training (%s %v)\n", r.name, r.plugin, r.params)
+			fmt.Fprintf(stderr, "quality: %s: training (%s %v)\n", name, r.plugin, r.params)
 			mu.Unlock()
 			var logs io.Writer
 			if *verbose {
-				logs = &prefixWriter{w: stderr, mu: &mu, prefix: r.name + ": "}
+				logs = &prefixWriter{w: stderr, mu: &mu, prefix: name + ": "}
 			}
 			req := variant.TrainRequest{
-				RunKey: "quality-" + r.name, Params: with(r.params, "val_split", 0.0, "lr", 1e-3),
-				Seed: *seed, Dataset: "mnist", DataDir: dir, Epochs: *epochs, BatchSize: 128,
+				RunKey: fmt.Sprintf("quality-%s-%d", r.name, j.seed), Params: with(r.params, "val_split", 0.0, "lr", 1e-3),
+				Seed: j.seed, Dataset: "mnist", DataDir: dir, Epochs: *epochs, BatchSize: 128,
 				TrainLimit: *trainLimit, TestLimit: *testLimit, Threads: *threads, Keep: "last",
 			}
 			res := trainOne(ctx, filepath.Join(*bin, "aexp-variant-"+r.plugin), req, logs, func(ep *variant.EpochReport) {
 				mu.Lock()
 				fmt.Fprintf(stderr, "quality: %s: epoch %d train_loss=%.6g val_loss=%.6g (%.0fs)\n",
-					r.name, ep.Epoch, ep.Metrics["train_loss"], ep.Metrics["val_loss"], ep.Metrics["epoch_seconds"])
+					name, ep.Epoch, ep.Metrics["train_loss"], ep.Metrics["val_loss"], ep.Metrics["epoch_seconds"])
 				mu.Unlock()
 			})
 			mu.Lock()
 			if res.err != nil {
-				fmt.Fprintf(stderr, "quality: %s: %v\n", r.name, res.err)
+				fmt.Fprintf(stderr, "quality: %s: %v\n", name, res.err)
 			} else {
-				fmt.Fprintf(stderr, "quality: %s: done in %.0fs: %v (PyTorch reference: %s)\n", r.name, res.secs, res.metrics, r.torch)
+				fmt.Fprintf(stderr, "quality: %s: done in %.0fs: %v (PyTorch reference: %s)\n", name, res.secs, res.metrics, r.torch)
 			}
 			mu.Unlock()
-			results[i] = res
+			j.res = res
 		}()
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	// Per row: the mean over its seeds; a failed seed fails the row.
+	results := make([]result, len(selected))
+	for i, r := range selected {
+		sum := map[string]float64{}
+		for _, j := range jobs {
+			if j.row.name != r.name {
+				continue
+			}
+			if j.res.err != nil {
+				results[i].err = j.res.err
+			}
+			for k, v := range j.res.metrics {
+				sum[k] += v / float64(len(seeds))
+			}
+		}
+		results[i].metrics = sum
 	}
 
 	met, failed := 0, 0
