@@ -334,6 +334,21 @@ panic_at = 2
 	if !strings.Contains(r.stdout, "failed: plugin process exited during Train") {
 		t.Errorf("leaderboard does not list the failure:\n%s", r.stdout)
 	}
+	// rerun: the failed run has no attempts left (attempts = 1): nothing starts
+	r = run(t, dir, "sweep", spec)
+	if r.code != 3 || strings.Contains(r.stderr, ": started") || !strings.Contains(r.stderr, "1 failed with no attempts left (raise budget.attempts to retry them)") {
+		t.Errorf("rerun: exit %d\n%s", r.code, r.stderr)
+	}
+	// raising attempts (a budget field) retries it
+	text, _ := os.ReadFile(filepath.Join(dir, spec))
+	writeSpec(t, dir, spec, strings.Replace(string(text), "parallel = 2", "parallel = 2\nattempts = 2", 1))
+	r = run(t, dir, "sweep", spec)
+	if r.code != 3 || strings.Count(r.stderr, ": started") != 1 {
+		t.Errorf("rerun with attempts = 2: exit %d\n%s", r.code, r.stderr)
+	}
+	if a := queryString(t, openDB(t, dir), `SELECT attempt FROM runs WHERE status = 'failed'`); a != "2" {
+		t.Errorf("attempts after the retry: %s", a)
+	}
 }
 
 func TestKill9OfOnePlugin(t *testing.T) {
