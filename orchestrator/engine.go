@@ -306,7 +306,7 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 	}
 	fmt.Fprintf(e.opts.Log, "; %d in parallel, %d BLAS thread(s) each\n", parallel, threads)
 
-	e.prog.Start(len(recs), res.Skipped)
+	e.prog.Start(len(recs), len(recs)-len(queue))
 	defer e.prog.Stop()
 
 	// heartbeats for running runs
