@@ -126,7 +126,11 @@ func sweepCommand(ctx context.Context, name string, args []string, stdout, stder
 	}
 	plugins, err := variant.DiscoverDefault(f.pluginDir)
 	if err != nil {
-		return err
+		if plugins == nil {
+			return err
+		}
+		// duplicate plugin names: the first in the search path wins; say so
+		fmt.Fprintf(stderr, "aexp: warning: %v; using the first of each\n", err)
 	}
 	checked, err := orchestrator.Check(ctx, plan, plugins)
 	if err != nil {
