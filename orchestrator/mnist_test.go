@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,19 +18,12 @@ var denseOnce = sync.OnceValue(func() error {
 	return buildtest.Build("plugins/dense", filepath.Join(binDir, "aexp-variant-dense"))
 })
 
-// needDense builds the real dense plugin next to aexp, or skips when the
-// plugin or MNIST is missing.
+// needDense builds the real dense plugin next to aexp; a missing MNIST fails
+// the test with what to run.
 func needDense(t testing.TB) {
 	t.Helper()
-	root, err := buildtest.Root()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "plugins", "dense", "main.go")); err != nil {
-		t.Skip("plugins/dense does not exist yet")
-	}
 	if _, err := dataset.MNISTDir(); err != nil {
-		t.Skipf("no MNIST: %v", err)
+		t.Fatalf("no MNIST (make test fetches it with `make mnist`): %v", err)
 	}
 	bins(t)
 	if err := denseOnce(); err != nil {

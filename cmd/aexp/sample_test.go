@@ -48,7 +48,7 @@ func trainedDB(t *testing.T) (dbPath, plugins string) {
 	t.Helper()
 	mnist, err := dataset.MNISTDir()
 	if err != nil {
-		t.Skipf("needs MNIST: %v", err)
+		t.Fatalf("needs MNIST (run `make mnist`): %v", err)
 	}
 	plugins = realPlugins(t)
 	ctx := context.Background()
