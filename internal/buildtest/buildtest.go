@@ -54,17 +54,24 @@ func Build(pkgDir, out string) error {
 	if err != nil {
 		return err
 	}
-	args := append([]string{"build"}, Tags()...)
-	args = append(args, "-o", out, "./"+pkgDir)
-	cmd := exec.Command("go", args...)
+	cmd := Command("./"+pkgDir, out)
 	cmd.Dir = root
-	if nn.Backend() == "openblas" {
-		cmd.Env = append(os.Environ(), "CGO_LDFLAGS=-lopenblas")
-	}
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %v\n%s", pkgDir, err, b)
 	}
 	return nil
+}
+
+// Command returns `go build -o out pkg` with this test binary's BLAS tag and
+// the matching cgo flags; the caller sets Dir when pkg is relative.
+func Command(pkg, out string) *exec.Cmd {
+	args := append([]string{"build"}, Tags()...)
+	args = append(args, "-o", out, pkg)
+	cmd := exec.Command("go", args...)
+	if nn.Backend() == "openblas" {
+		cmd.Env = append(os.Environ(), "CGO_LDFLAGS=-lopenblas")
+	}
+	return cmd
 }
 
 func build() (string, error) {
