@@ -63,14 +63,21 @@ func ReadIDX(r io.Reader) (*IDX, error) {
 		}
 		total *= m.Dims[i]
 	}
-	// Read in chunks so that a header claiming more than the stream holds
-	// fails on the short read instead of allocating the claim up front.
-	var raw []byte
+	// Read in steps so that a header claiming more than the stream holds
+	// fails on a short read instead of allocating the claim up front: the
+	// buffer starts at 16 MiB at most and grows fourfold (never past the
+	// claim), so a stream that holds its data is copied at most a few
+	// times and the last allocation is exactly its size.
 	want := total * size
+	raw := make([]byte, 0, min(want, 1<<24))
 	for len(raw) < want {
-		chunk := min(want-len(raw), 1<<24)
+		if len(raw) == cap(raw) {
+			grown := make([]byte, len(raw), min(want, 4*cap(raw)))
+			copy(grown, raw)
+			raw = grown
+		}
 		start := len(raw)
-		raw = append(raw, make([]byte, chunk)...)
+		raw = raw[:cap(raw)]
 		if _, err := io.ReadFull(br, raw[start:]); err != nil {
 			return nil, fmt.Errorf("idx: header %v promises %d bytes of data: %w", m.Dims, want, noEOF(err))
 		}
