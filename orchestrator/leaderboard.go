@@ -59,19 +59,21 @@ func WriteLeaderboard(ctx context.Context, w io.Writer, db *store.DB, pl *Plan, 
 	multiSeed := len(s.Budget.Seeds) > 1
 
 	// test metrics: the shared ones, then any other final test_* metric
-	finals := map[int64]map[string]float64{}
 	testCols := []string{"test_mse", "pca_mse"}
 	extra := map[string]bool{}
 	shown := runs
 	if len(shown) > LeaderboardRows {
 		shown = shown[:LeaderboardRows]
 	}
-	for _, r := range shown {
-		m, err := db.FinalMetrics(ctx, r.RunID)
-		if err != nil {
-			return err
-		}
-		finals[r.RunID] = m
+	shownIDs := make([]int64, len(shown))
+	for i, r := range shown {
+		shownIDs[i] = r.RunID
+	}
+	finals, err := db.FinalMetricsOf(ctx, shownIDs)
+	if err != nil {
+		return err
+	}
+	for _, m := range finals {
 		for k := range m {
 			if strings.HasPrefix(k, "test_") && k != "test_mse" && k != s.Objective.Metric {
 				extra[k] = true

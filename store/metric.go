@@ -287,16 +287,50 @@ FROM metric_summary WHERE run_id = ? ORDER BY key`, runID)
 // FinalMetrics returns the latest value of every metric of a run: the last
 // epoch's values and the final test-set metrics.
 func (db *DB) FinalMetrics(ctx context.Context, runID int64) (map[string]float64, error) {
-	ss, err := db.Summaries(ctx, runID)
+	fm, err := db.FinalMetricsOf(ctx, []int64{runID})
 	if err != nil {
 		return nil, err
 	}
-	m := make(map[string]float64, len(ss))
-	for _, s := range ss {
-		m[s.Key] = math.NaN()
-		if s.Latest != nil {
-			m[s.Key] = *s.Latest
-		}
+	if fm[runID] == nil {
+		return map[string]float64{}, nil
 	}
-	return m, nil
+	return fm[runID], nil
+}
+
+// FinalMetricsOf returns FinalMetrics of several runs in one read: run id ->
+// metric -> latest value (NaN when the latest value was NaN). Runs without
+// metrics are absent.
+func (db *DB) FinalMetricsOf(ctx context.Context, runIDs []int64) (map[int64]map[string]float64, error) {
+	out := make(map[int64]map[string]float64, len(runIDs))
+	ids, _ := json.Marshal(runIDs)
+	err := db.read(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT run_id, key, latest FROM metric_summary
+WHERE run_id IN (SELECT value FROM json_each(?))`, string(ids))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var k string
+			var latest sql.NullFloat64
+			if err := rows.Scan(&id, &k, &latest); err != nil {
+				return err
+			}
+			m := out[id]
+			if m == nil {
+				m = map[string]float64{}
+				out[id] = m
+			}
+			m[k] = math.NaN()
+			if latest.Valid {
+				m[k] = latest.Float64
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("final metrics: %w", err)
+	}
+	return out, nil
 }
