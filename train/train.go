@@ -253,7 +253,7 @@ func (t *trainer[C]) Train(ctx context.Context, req variant.TrainRequest, emit f
 	}
 	all, test = all.Head(req.TrainLimit), test.Head(req.TestLimit)
 	r := &run[C]{name: t.spec.Name, req: req, emit: emit, test: test, shape: all.Shape(), eg: nn.NewGraph()}
-	r.eg.Train = false
+	r.eg.Train, r.eg.NoGrad = false, true
 	r.cfg, r.model, err = t.build(req.Params, r.shape, req.Seed)
 	if err != nil {
 		return err
@@ -619,7 +619,7 @@ func (t *trainer[C]) Reconstruct(ctx context.Context, req variant.ReconstructReq
 		n = NumReconstructions
 	}
 	g := nn.NewGraph()
-	g.Train = false
+	g.Train, g.NoGrad = false, true
 	return reconstruct(m, g, test, n)
 }
 
@@ -638,7 +638,7 @@ func (t *generative[C]) Sample(ctx context.Context, req variant.SampleRequest) (
 		n = 64
 	}
 	g := nn.NewGraph()
-	g.Train = false
+	g.Train, g.NoGrad = false, true
 	z := g.Normal(n, m.CodeSize(), 1, dataset.NewRand(req.Seed, streamSample))
 	out := gen.Generate(g, z)
 	var buf bytes.Buffer
