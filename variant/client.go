@@ -190,6 +190,10 @@ var versionRE = regexp.MustCompile(`Plugin version: (\d+)`)
 func (p *Plugin) startError(err error, timeout time.Duration) error {
 	msg := err.Error()
 	name := p.path
+	exitedEarly := func() error {
+		return fmt.Errorf("plugin %s exited before completing the plugin handshake (%s); it is not a working aexp variant plugin (those are built with variant.Serve)%s",
+			name, p.exitStatus(), p.tailNote())
+	}
 	switch {
 	case strings.Contains(msg, "incompatible API version"):
 		pv := "unknown"
@@ -202,14 +206,12 @@ func (p *Plugin) startError(err error, timeout time.Duration) error {
 			name, timeout, p.tailNote())
 	case strings.Contains(msg, "plugin exited before we could connect"):
 		p.waitExit(2 * time.Second)
-		return fmt.Errorf("plugin %s exited before completing the plugin handshake (%s); it is not a working aexp variant plugin (those are built with variant.Serve)%s",
-			name, p.exitStatus(), p.tailNote())
+		return exitedEarly()
 	case strings.Contains(msg, "Unrecognized remote plugin message"):
 		line := strings.TrimPrefix(strings.SplitN(msg, "\n", 2)[0], "Unrecognized remote plugin message: ")
 		if line == "" {
 			if p.waitExit(2 * time.Second) {
-				return fmt.Errorf("plugin %s exited before completing the plugin handshake (%s); it is not a working aexp variant plugin (those are built with variant.Serve)%s",
-					name, p.exitStatus(), p.tailNote())
+				return exitedEarly()
 			}
 			return fmt.Errorf("plugin %s closed stdout without printing the plugin handshake; it is not a working aexp variant plugin%s",
 				name, p.tailNote())
@@ -440,20 +442,35 @@ func recvArtifact(s artifactStream) (Artifact, error) {
 	}
 }
 
-// sendChunked sends the header message, then the checkpoint in 1 MiB pieces.
-func sendChunked(ckpt []byte, first func(chunk []byte) error, next func(chunk []byte) error) error {
-	n := min(len(ckpt), chunkSize)
-	if err := first(ckpt[:n]); err != nil {
-		return err
+// checkpointCall runs a Sample or Reconstruct call: it opens the stream,
+// sends the checkpoint in 1 MiB pieces (msg builds each request; the first
+// carries the header), closes the send side and receives the artifact.
+func checkpointCall[Req any](ctx context.Context, p *Plugin, op string,
+	open func(context.Context, ...grpc.CallOption) (grpc.BidiStreamingClient[Req, pb.ArtifactChunk], error),
+	ckpt []byte, msg func(first bool, chunk []byte) *Req) (Artifact, error) {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s, err := open(sctx)
+	if err != nil {
+		return Artifact{}, p.callError(ctx, op, err)
 	}
-	for ckpt = ckpt[n:]; len(ckpt) > 0; {
+	for first := true; err == nil && (first || len(ckpt) > 0); first = false {
 		n := min(len(ckpt), chunkSize)
-		if err := next(ckpt[:n]); err != nil {
-			return err
-		}
+		err = s.Send(msg(first, ckpt[:n]))
 		ckpt = ckpt[n:]
 	}
-	return nil
+	if err == nil {
+		err = s.CloseSend()
+	}
+	var a Artifact
+	if err == nil || err == io.EOF {
+		// On io.EOF the server ended the call early; Recv has its status.
+		a, err = recvArtifact(s)
+	}
+	if err != nil {
+		return Artifact{}, p.callError(ctx, op, err)
+	}
+	return a, nil
 }
 
 // Sample asks a generative plugin for req.N new examples decoded from
@@ -464,28 +481,14 @@ func (p *Plugin) Sample(ctx context.Context, req SampleRequest) (Artifact, error
 	if err != nil {
 		return Artifact{}, fmt.Errorf("%w: %v", ErrInvalidParams, err)
 	}
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	s, err := p.rpc.Sample(sctx)
-	if err != nil {
-		return Artifact{}, p.callError(ctx, "Sample", err)
-	}
 	hdr := &pb.SampleHeader{Params: params, N: int32(req.N), Seed: req.Seed, CheckpointSize: int64(len(req.Checkpoint))}
-	err = sendChunked(req.Checkpoint,
-		func(c []byte) error { return s.Send(&pb.SampleRequest{Header: hdr, CheckpointChunk: c}) },
-		func(c []byte) error { return s.Send(&pb.SampleRequest{CheckpointChunk: c}) })
-	if err == nil {
-		err = s.CloseSend()
-	}
-	var a Artifact
-	if err == nil || err == io.EOF {
-		// On io.EOF the server ended the call early; Recv has its status.
-		a, err = recvArtifact(s)
-	}
-	if err != nil {
-		return Artifact{}, p.callError(ctx, "Sample", err)
-	}
-	return a, nil
+	return checkpointCall(ctx, p, "Sample", p.rpc.Sample, req.Checkpoint, func(first bool, c []byte) *pb.SampleRequest {
+		m := &pb.SampleRequest{CheckpointChunk: c}
+		if first {
+			m.Header = hdr
+		}
+		return m
+	})
 }
 
 // Reconstruct asks the plugin to reconstruct the first req.N test inputs
@@ -496,28 +499,15 @@ func (p *Plugin) Reconstruct(ctx context.Context, req ReconstructRequest) (Artif
 	if err != nil {
 		return Artifact{}, fmt.Errorf("%w: %v", ErrInvalidParams, err)
 	}
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	s, err := p.rpc.Reconstruct(sctx)
-	if err != nil {
-		return Artifact{}, p.callError(ctx, "Reconstruct", err)
-	}
 	hdr := &pb.ReconstructHeader{Params: params, Dataset: req.Dataset, DataDir: req.DataDir, N: int32(req.N),
 		CheckpointSize: int64(len(req.Checkpoint))}
-	err = sendChunked(req.Checkpoint,
-		func(c []byte) error { return s.Send(&pb.ReconstructRequest{Header: hdr, CheckpointChunk: c}) },
-		func(c []byte) error { return s.Send(&pb.ReconstructRequest{CheckpointChunk: c}) })
-	if err == nil {
-		err = s.CloseSend()
-	}
-	var a Artifact
-	if err == nil || err == io.EOF {
-		a, err = recvArtifact(s)
-	}
-	if err != nil {
-		return Artifact{}, p.callError(ctx, "Reconstruct", err)
-	}
-	return a, nil
+	return checkpointCall(ctx, p, "Reconstruct", p.rpc.Reconstruct, req.Checkpoint, func(first bool, c []byte) *pb.ReconstructRequest {
+		m := &pb.ReconstructRequest{CheckpointChunk: c}
+		if first {
+			m.Header = hdr
+		}
+		return m
+	})
 }
 
 // tailBuffer keeps the last n bytes written to it.

@@ -191,15 +191,9 @@ func (s *grpcServer) Train(req *pb.TrainRequest, stream pb.Variant_TrainServer) 
 			return stream.Send(&pb.TrainEvent{Event: &pb.TrainEvent_Log{Log: &pb.LogLine{
 				Level: e.Log.Level, Text: e.Log.Text}}})
 		case e.Artifact != nil:
-			for _, c := range chunks(*e.Artifact) {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				if err := stream.Send(&pb.TrainEvent{Event: &pb.TrainEvent_Artifact{Artifact: c}}); err != nil {
-					return err
-				}
-			}
-			return nil
+			return sendArtifact(ctx, *e.Artifact, func(c *pb.ArtifactChunk) error {
+				return stream.Send(&pb.TrainEvent{Event: &pb.TrainEvent_Artifact{Artifact: c}})
+			})
 		default:
 			finalSent = true
 			return stream.Send(&pb.TrainEvent{Event: &pb.TrainEvent_Final{Final: &pb.FinalReport{
@@ -240,8 +234,9 @@ func toStatus(ctx context.Context, err error) error {
 }
 
 // recvCheckpoint reads a client stream: header in the first message,
-// checkpoint bytes in every message.
-func recvCheckpoint[M any](recv func() (M, error), chunk func(M) []byte) (first M, ckpt []byte, err error) {
+// checkpoint bytes in every message. size reads the checkpoint size the
+// first message announces, so the buffer is allocated once.
+func recvCheckpoint[M any](recv func() (M, error), chunk func(M) []byte, size func(M) int64) (first M, ckpt []byte, err error) {
 	for i := 0; ; i++ {
 		m, err := recv()
 		if err == io.EOF {
@@ -255,6 +250,9 @@ func recvCheckpoint[M any](recv func() (M, error), chunk func(M) []byte) (first 
 		}
 		if i == 0 {
 			first = m
+			if n := size(m); n > 0 && n < 1<<34 {
+				ckpt = make([]byte, 0, n)
+			}
 		}
 		ckpt = append(ckpt, chunk(m)...)
 	}
@@ -278,7 +276,8 @@ func (s *grpcServer) Sample(stream pb.Variant_SampleServer) error {
 		return status.Error(codes.Unimplemented, "this variant does not implement Sample")
 	}
 	ctx := stream.Context()
-	first, ckpt, err := recvCheckpoint(stream.Recv, (*pb.SampleRequest).GetCheckpointChunk)
+	first, ckpt, err := recvCheckpoint(stream.Recv, (*pb.SampleRequest).GetCheckpointChunk,
+		func(m *pb.SampleRequest) int64 { return m.GetHeader().GetCheckpointSize() })
 	if err != nil {
 		return err
 	}
@@ -301,7 +300,8 @@ func (s *grpcServer) Reconstruct(stream pb.Variant_ReconstructServer) error {
 		return status.Error(codes.Unimplemented, "this variant does not implement Reconstruct")
 	}
 	ctx := stream.Context()
-	first, ckpt, err := recvCheckpoint(stream.Recv, (*pb.ReconstructRequest).GetCheckpointChunk)
+	first, ckpt, err := recvCheckpoint(stream.Recv, (*pb.ReconstructRequest).GetCheckpointChunk,
+		func(m *pb.ReconstructRequest) int64 { return m.GetHeader().GetCheckpointSize() })
 	if err != nil {
 		return err
 	}
