@@ -519,6 +519,13 @@ summary { cursor: pointer; font-weight: 600; }
 // sweep objective (zero: val_loss, minimized).
 func RunReport(w io.Writer, r Run, obj Objective) error {
 	figs, warns := Figures([]Run{r}, FigureOptions{})
+	return RunReportWith(w, r, obj, figs, warns)
+}
+
+// RunReportWith is RunReport with the figures and warnings of
+// Figures([]Run{r}, FigureOptions{}) already drawn (for a caller that also
+// writes them as PNG files).
+func RunReportWith(w io.Writer, r Run, obj Objective, figs []Figure, warns []string) error {
 	c := Compare([]Run{r}, obj)
 	return WriteHTML(w, Page{
 		Title:      fmt.Sprintf("aexp run %d — %s", r.ID, r.Variant),
@@ -535,5 +542,12 @@ func RunReport(w io.Writer, r Run, obj Objective) error {
 // run's details.
 func CompareReport(w io.Writer, title, intro string, c Comparison, runs []Run, o FigureOptions) error {
 	figs, warns := Figures(runs, o)
+	return CompareReportWith(w, title, intro, c, runs, o, figs, warns)
+}
+
+// CompareReportWith is CompareReport with the figures and warnings of
+// Figures(runs, o) already drawn (for a caller that also writes them as PNG
+// files).
+func CompareReportWith(w io.Writer, title, intro string, c Comparison, runs []Run, o FigureOptions, figs []Figure, warns []string) error {
 	return WriteHTML(w, Page{Title: title, Intro: intro, Comparison: &c, Runs: runs, Figures: figs, Warnings: warns, Labels: o.Labels})
 }

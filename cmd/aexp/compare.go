@@ -167,8 +167,8 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		addSamples(ctx, db, runs, *pluginDir, stderr)
 	}
 	opts := viz.FigureOptions{N: *n}
+	figs, warns := viz.Figures(runs, opts) // drawn once, for the PNGs and the page
 	if *pngDir != "" {
-		figs, warns := viz.Figures(runs, opts)
 		if err := writeFigures(*pngDir, figs, warns, stderr); err != nil {
 			return fmt.Errorf("compare: %w", err)
 		}
@@ -183,7 +183,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			intro = "1 run from " + db.Path()
 		}
 		if err := writeFileAtomically(*htmlOut, func(w io.Writer) error {
-			return viz.CompareReport(w, title, intro, c, runs, opts)
+			return viz.CompareReportWith(w, title, intro, c, runs, opts, figs, warns)
 		}); err != nil {
 			return fmt.Errorf("compare: %w", err)
 		}
@@ -222,8 +222,8 @@ func runPictures(ctx context.Context, db *store.DB, id int64, htmlPath, pngDir, 
 	}
 	addSamples(ctx, db, runs, pluginDir, stderr)
 	r := runs[0]
+	figs, warns := viz.Figures(runs, viz.FigureOptions{}) // drawn once, for the PNGs and the page
 	if pngDir != "" {
-		figs, warns := viz.Figures(runs, viz.FigureOptions{})
 		if err := writeFigures(pngDir, figs, warns, stderr); err != nil {
 			return err
 		}
@@ -233,7 +233,7 @@ func runPictures(ctx context.Context, db *store.DB, id int64, htmlPath, pngDir, 
 		if sw, err := db.GetSweep(ctx, strconv.FormatInt(r.SweepID, 10)); err == nil {
 			obj = viz.Objective{Metric: sw.Objective, Goal: sw.Goal}
 		}
-		if err := writeFileAtomically(htmlPath, func(w io.Writer) error { return viz.RunReport(w, r, obj) }); err != nil {
+		if err := writeFileAtomically(htmlPath, func(w io.Writer) error { return viz.RunReportWith(w, r, obj, figs, warns) }); err != nil {
 			return err
 		}
 		fmt.Fprintln(stderr, "wrote", htmlPath)
