@@ -123,6 +123,11 @@ RETURNING id, (created = ?)`)
 			return err
 		}
 		defer insParam.Close()
+		countParams, err := tx.PrepareContext(ctx, `SELECT count(*) FROM params WHERE run_id = ?`)
+		if err != nil {
+			return err
+		}
+		defer countParams.Close()
 		seen := make(map[string]bool, len(specs))
 		now := fmtTime(tx.now)
 		ids := make([]int64, 0, len(specs))
@@ -150,7 +155,7 @@ RETURNING id, (created = ?)`)
 			// time; one created now has no params yet.
 			if fresh {
 				var n int
-				if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM params WHERE run_id = ?`, id).Scan(&n); err != nil {
+				if err := countParams.QueryRowContext(ctx, id).Scan(&n); err != nil {
 					return err
 				}
 				fresh = n == 0
