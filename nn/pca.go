@@ -26,13 +26,29 @@ func FitPCA(data []float32, rows, cols, k int) (*PCA, error) {
 	if rows < 1 || cols < 1 || len(data) != rows*cols {
 		return nil, fmt.Errorf("pca: %d values for %dx%d data", len(data), rows, cols)
 	}
+	return FitPCARows(rows, cols, k, func(dst []float32, from int) { copy(dst, data[from*cols:]) })
+}
+
+// FitPCARows is [FitPCA] for data that is not held as one matrix (e.g. a
+// uint8 dataset): read fills dst with the len(dst)/cols rows starting at
+// row from. It is called twice for every chunk of rows, so only a chunk is
+// ever held as float32.
+func FitPCARows(rows, cols, k int, read func(dst []float32, from int)) (*PCA, error) {
+	if rows < 1 || cols < 1 {
+		return nil, fmt.Errorf("pca: %dx%d data", rows, cols)
+	}
 	if k < 0 || k > cols {
 		return nil, fmt.Errorf("pca: rank %d outside [0, %d]", k, cols)
 	}
+	chunk := make([]float32, pcaChunk*cols)
 	mean64 := make([]float64, cols)
-	for i := range rows {
-		for j, v := range data[i*cols : (i+1)*cols] {
-			mean64[j] += float64(v)
+	for r0 := 0; r0 < rows; r0 += pcaChunk {
+		c := chunk[:min(pcaChunk, rows-r0)*cols]
+		read(c, r0)
+		for i := 0; i < len(c); i += cols {
+			for j, v := range c[i : i+cols] {
+				mean64[j] += float64(v)
+			}
 		}
 	}
 	mean := make([]float32, cols)
@@ -41,14 +57,14 @@ func FitPCA(data []float32, rows, cols, k int) (*PCA, error) {
 	}
 	cov := make([]float64, cols*cols)
 	part := make([]float32, cols*cols)
-	chunk := make([]float32, pcaChunk*cols)
 	for r0 := 0; r0 < rows; r0 += pcaChunk {
 		n := min(pcaChunk, rows-r0)
 		c := chunk[:n*cols]
+		read(c, r0)
 		for i := range n {
-			src := data[(r0+i)*cols : (r0+i+1)*cols]
-			for j, v := range src {
-				c[i*cols+j] = v - mean[j]
+			row := c[i*cols : (i+1)*cols]
+			for j := range row {
+				row[j] -= mean[j]
 			}
 		}
 		gemm(true, false, cols, cols, n, 1, c, cols, c, cols, 0, part, cols)
