@@ -283,10 +283,7 @@ func Validate(params []Param, values map[string]any) (map[string]any, error) {
 			errs = append(errs, &ParamError{Param: k, Msg: unknownMsg(k, params)})
 			continue
 		}
-		v, err := canonical(p, values[k])
-		if err == nil {
-			err = checkRange(p, v)
-		}
+		v, err := checked(p, values[k])
 		if err != nil {
 			errs = append(errs, &ParamError{Param: k, Msg: err.Error()})
 			continue
@@ -301,10 +298,7 @@ func Validate(params []Param, values map[string]any) (map[string]any, error) {
 			errs = append(errs, &ParamError{Param: p.Name, Msg: "required parameter is missing (it has no default)"})
 			continue
 		}
-		v, err := canonical(p, p.Default)
-		if err == nil {
-			err = checkRange(p, v)
-		}
+		v, err := checked(p, p.Default)
 		if err != nil {
 			errs = append(errs, &ParamError{Param: p.Name, Msg: "invalid default: " + err.Error()})
 			continue
@@ -355,6 +349,15 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// checked is canonical followed by checkRange.
+func checked(p Param, v any) (any, error) {
+	v, err := canonical(p, v)
+	if err != nil {
+		return nil, err
+	}
+	return v, checkRange(p, v)
 }
 
 // canonical converts v to the Go type of p.Type, or says why it cannot.

@@ -341,7 +341,7 @@ func (s *suite) badParams() []error {
 type trajectory struct {
 	epochs []variant.EpochReport
 	final  *variant.FinalReport
-	ckpts  []*variant.Artifact
+	ckpt   *variant.Artifact // the last checkpoint; earlier ones are not kept
 	events int
 }
 
@@ -355,7 +355,7 @@ func train(ctx context.Context, p *variant.Plugin, req variant.TrainRequest) (tr
 		case e.Final != nil:
 			tr.final = e.Final
 		case e.Artifact != nil && e.Artifact.Kind == variant.KindCheckpoint:
-			tr.ckpts = append(tr.ckpts, e.Artifact)
+			tr.ckpt = e.Artifact
 		}
 		return nil
 	})
@@ -401,8 +401,8 @@ func (s *suite) train() []error {
 			}
 		}
 	}
-	if len(tr.ckpts) > 0 {
-		s.ckpt = tr.ckpts[len(tr.ckpts)-1]
+	if tr.ckpt != nil {
+		s.ckpt = tr.ckpt
 	}
 	return errs
 }
@@ -509,10 +509,10 @@ func (s *suite) checkpoint() []error {
 		if err != nil {
 			return []error{err}
 		}
-		if len(tr.ckpts) == 0 {
+		if tr.ckpt == nil {
 			return []error{errors.New("Train sent no checkpoint artifact (kind \"checkpoint\")")}
 		}
-		s.ckpt = tr.ckpts[len(tr.ckpts)-1]
+		s.ckpt = tr.ckpt
 	}
 	var errs []error
 	c := s.ckpt
