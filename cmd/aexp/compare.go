@@ -74,9 +74,9 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	var ids []int64
 	for _, a := range fs.Args() {
-		id, err := strconv.ParseInt(strings.TrimPrefix(a, "#"), 10, 64)
-		if err != nil || id <= 0 {
-			return usageErr("compare", "%q is not a run id", a)
+		id, err := runIDArg("compare", a)
+		if err != nil {
+			return err
 		}
 		if !slices.Contains(ids, id) {
 			ids = append(ids, id)

@@ -177,12 +177,7 @@ func TestCompareGolden(t *testing.T) {
 
 func TestCompareErrors(t *testing.T) {
 	db := compareDB(t)
-	for _, tc := range []struct {
-		name     string
-		args     []string
-		code     int
-		contains string
-	}{
+	checkErrors(t, []errorCase{
 		{"no runs", []string{"compare", "--db", db}, exitUsage, "name runs"},
 		{"two formats", []string{"compare", "--db", db, "--json", "--csv", "1"}, exitUsage, "one of --json"},
 		{"bad id", []string{"compare", "--db", db, "one"}, exitUsage, `"one" is not a run id`},
@@ -190,7 +185,22 @@ func TestCompareErrors(t *testing.T) {
 		{"missing run", []string{"compare", "--db", db, "1", "99"}, exitError, "run 99 not found"},
 		{"missing sweep", []string{"compare", "--db", db, "--sweep", "nope"}, exitError, "nope"},
 		{"missing db", []string{"compare", "--db", filepath.Join(t.TempDir(), "none.db"), "1"}, exitError, "none.db"},
-	} {
+	})
+}
+
+// errorCase is a command line that must fail with exit code code and an
+// error that contains contains.
+type errorCase struct {
+	name     string
+	args     []string
+	code     int
+	contains string
+}
+
+// checkErrors runs each case as a subtest.
+func checkErrors(t *testing.T, cases []errorCase) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := aexp(t, tc.args...)
 			if err == nil {

@@ -8,7 +8,6 @@ import (
 	"image"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/aexp/aexp/store"
@@ -134,9 +133,14 @@ func oneRunArg(cmd string, args []string) (int64, error) {
 	if len(args) != 1 {
 		return 0, usageErr(cmd, "want exactly one run id, got %d arguments", len(args))
 	}
-	id, err := strconv.ParseInt(strings.TrimPrefix(args[0], "#"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, usageErr(cmd, "%q is not a run id", args[0])
+	return runIDArg(cmd, args[0])
+}
+
+// runIDArg parses one RUN argument with parseRunID; a bad one is a usage error.
+func runIDArg(cmd, s string) (int64, error) {
+	id, err := parseRunID(s)
+	if err != nil {
+		return 0, usageErr(cmd, "%q is not a run id", s)
 	}
 	return id, nil
 }

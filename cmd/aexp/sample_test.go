@@ -304,12 +304,7 @@ func mustRead(path string) []byte {
 
 func TestSampleAndReconstructErrors(t *testing.T) {
 	db := compareDB(t) // synthetic runs: no checkpoints
-	for _, tc := range []struct {
-		name     string
-		args     []string
-		code     int
-		contains string
-	}{
+	checkErrors(t, []errorCase{
 		{"sample no run", []string{"sample", "--db", db}, exitUsage, "exactly one run"},
 		{"sample two runs", []string{"sample", "--db", db, "1", "2"}, exitUsage, "exactly one run"},
 		{"sample bad n", []string{"sample", "--db", db, "4", "-n", "0"}, exitUsage, "-n 0"},
@@ -317,20 +312,7 @@ func TestSampleAndReconstructErrors(t *testing.T) {
 		{"sample no checkpoint", []string{"sample", "--db", db, "4"}, exitError, "no stored checkpoint"},
 		{"reconstruct bad id", []string{"reconstruct", "--db", db, "x"}, exitUsage, `"x" is not a run id`},
 		{"reconstruct failed run", []string{"reconstruct", "--db", db, "5", "-o", filepath.Join(t.TempDir(), "r.png")}, exitError, "it is failed"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := aexp(t, tc.args...)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if code := codeOf(err); code != tc.code {
-				t.Errorf("exit code %d, want %d (%v)", code, tc.code, err)
-			}
-			if !strings.Contains(err.Error(), tc.contains) {
-				t.Errorf("error %q does not mention %q", err, tc.contains)
-			}
-		})
-	}
+	})
 }
 
 func TestReconstructStoredSyntheticRun(t *testing.T) {
