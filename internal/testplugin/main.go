@@ -48,6 +48,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -198,14 +199,7 @@ func safetensors(ts map[string][]float32, shapes map[string][]int) []byte {
 	for k := range ts {
 		names = append(names, k)
 	}
-	// deterministic order
-	for i := range names {
-		for j := i + 1; j < len(names); j++ {
-			if names[j] < names[i] {
-				names[i], names[j] = names[j], names[i]
-			}
-		}
-	}
+	slices.Sort(names) // deterministic order
 	for _, k := range names {
 		n := 4 * len(ts[k])
 		hdr[k] = map[string]any{"dtype": "F32", "shape": shapes[k], "data_offsets": []int{off, off + n}}
