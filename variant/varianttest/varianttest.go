@@ -35,8 +35,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -68,14 +66,7 @@ func Build(t testing.TB, pkg string) string {
 	}
 	name := filepath.Base(dir)
 	out := filepath.Join(t.TempDir(), variant.BinaryPrefix+name)
-	args := append([]string{"build"}, buildtest.Tags()...)
-	args = append(args, "-o", out, pkg)
-	cmd := exec.Command("go", args...)
-	cmd.Env = os.Environ()
-	if slices.Contains(buildtest.Tags(), "openblas") {
-		cmd.Env = append(cmd.Env, "CGO_LDFLAGS=-lopenblas")
-	}
-	if b, err := cmd.CombinedOutput(); err != nil {
+	if b, err := buildtest.Command(pkg, out).CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
 	}
 	return out
