@@ -242,7 +242,7 @@ func Figures(runs []Run, o FigureOptions) (figs []Figure, warnings []string) {
 			continue
 		}
 		ns := min(o.Samples, s.Len())
-		img, _, err := SampleGrid(s, h, w, GridOptions{N: ns, Cols: gridCols(ns), Scale: o.Scale})
+		img, _, err := SampleGrid(s, h, w, GridOptions{N: ns, Cols: SquareCols(ns), Scale: o.Scale})
 		var png []byte
 		if err == nil {
 			png, err = EncodePNG(img)
@@ -340,8 +340,8 @@ func firstIn(figs []Figure, section string) int {
 	return len(figs)
 }
 
-// gridCols picks a near-square grid: 64 → 8, 10 → 5, 3 → 3.
-func gridCols(n int) int {
+// SquareCols is the columns of a near-square grid of n cells: 64 → 8, 10 → 5, 3 → 3.
+func SquareCols(n int) int {
 	c := 1
 	for c*c < n {
 		c++

@@ -108,8 +108,7 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	c := *cols
 	if c == 0 {
-		for c = 1; c*c < s.Len(); c++ {
-		}
+		c = viz.SquareCols(s.Len())
 	}
 	img, _, err := viz.SampleGrid(s, h, w, viz.GridOptions{N: s.Len(), Cols: c, Scale: *scale})
 	if err != nil {
