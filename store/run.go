@@ -168,14 +168,8 @@ RETURNING id, (created = ?)`)
 				}
 			}
 		}
-		for _, id := range ids {
-			r, err := getRun(ctx, tx, id)
-			if err != nil {
-				return err
-			}
-			out = append(out, r)
-		}
-		return nil
+		out, err = getRuns(ctx, tx, ids)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ensure runs of sweep %d: %w", sweepID, err)
@@ -340,18 +334,79 @@ const runSelect = `SELECT id, sweep_id, run_key, variant, dataset, seed, status,
 	created, started, finished, heartbeat FROM runs`
 
 func getRun(ctx context.Context, q queryer, id int64) (Run, error) {
+	r, err := scanRun(q.QueryRowContext(ctx, runSelect+` WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Run{}, ErrNotFound
+	}
+	if err != nil {
+		return Run{}, err
+	}
+	r.Params, err = runParams(ctx, q, id)
+	return r, err
+}
+
+// getRuns reads several runs with their params in two queries, in the order
+// of ids.
+func getRuns(ctx context.Context, q queryer, ids []int64) ([]Run, error) {
+	js, _ := json.Marshal(ids)
+	rows, err := q.QueryContext(ctx, runSelect+` WHERE id IN (SELECT value FROM json_each(?))`, string(js))
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]*Run, len(ids))
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		r.Params = map[string]any{}
+		byID[r.ID] = &r
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	prows, err := q.QueryContext(ctx, `SELECT run_id, key, type, value FROM params WHERE run_id IN (SELECT value FROM json_each(?))`, string(js))
+	if err != nil {
+		return nil, err
+	}
+	defer prows.Close()
+	for prows.Next() {
+		var id int64
+		var k, typ, v string
+		if err := prows.Scan(&id, &k, &typ, &v); err != nil {
+			return nil, err
+		}
+		if r := byID[id]; r != nil {
+			r.Params[k] = paramValue(typ, v)
+		}
+	}
+	if err := prows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]Run, 0, len(ids))
+	for _, id := range ids {
+		r := byID[id]
+		if r == nil {
+			return nil, fmt.Errorf("run %d: %w", id, ErrNotFound)
+		}
+		out = append(out, *r)
+	}
+	return out, nil
+}
+
+// scanRun scans one row of runSelect, without params.
+func scanRun(sc scanner) (Run, error) {
 	var r Run
 	var seed int64
 	var pid sql.NullInt64
 	var meta string
 	var created, started, finished, heartbeat sql.NullString
-	err := q.QueryRowContext(ctx, runSelect+` WHERE id = ?`, id).Scan(&r.ID, &r.SweepID, &r.Key, &r.Variant,
+	err := sc.Scan(&r.ID, &r.SweepID, &r.Key, &r.Variant,
 		&r.Dataset, &seed, &r.Status, &r.Error, &r.StderrTail, &r.Attempt, &r.MaxAttempts,
 		&r.PluginVersion, &r.PluginHash, &r.Host, &r.BLAS, &r.Threads, &pid, &r.Epochs, &meta,
 		&created, &started, &finished, &heartbeat)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Run{}, ErrNotFound
-	}
 	if err != nil {
 		return Run{}, err
 	}
@@ -364,8 +419,7 @@ func getRun(ctx context.Context, q queryer, id int64) (Run, error) {
 		r.Created = *t
 	}
 	r.Started, r.Finished, r.Heartbeat = parseTime(started), parseTime(finished), parseTime(heartbeat)
-	r.Params, err = runParams(ctx, q, id)
-	return r, err
+	return r, nil
 }
 
 // runParams reads a run's typed params back into Go values.
