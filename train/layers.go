@@ -66,6 +66,30 @@ type MLPConfig struct {
 	Loss    string  // "mse" (mean over values) or "bce" (needs a sigmoid output)
 }
 
+// Dense holds the parameters of a dense autoencoder ([MLP]), as the dense
+// and denoise variants share them: embed it after [Common] in a config
+// struct and build the model with [Dense.MLP].
+type Dense struct {
+	Hidden     []int  `default:"300,150" min:"1" doc:"encoder widths, outer to inner; the last is the code size and the decoder mirrors them ([300, 150] gives 784-300-150-300-784)"`
+	Activation string `default:"selu" choices:"linear,relu,selu,elu,tanh" doc:"activation after every hidden layer, the code layer included"`
+	Output     string `default:"sigmoid" choices:"sigmoid,linear" doc:"output activation (sigmoid for data in [0, 1])"`
+	Tied       bool   `default:"false" doc:"decoder layers reuse the encoder's transposed weights"`
+	Loss       string `default:"mse" choices:"mse,bce" doc:"reconstruction loss: mean squared error, or binary cross-entropy (needs the sigmoid output)"`
+}
+
+// MLP builds the dense autoencoder these parameters describe for s.
+func (c Dense) MLP(name string, s Setup) (*MLP, error) {
+	act, err := nn.ParseAct(c.Activation)
+	if err != nil {
+		return nil, err
+	}
+	out, err := nn.ParseAct(c.Output)
+	if err != nil {
+		return nil, err
+	}
+	return NewMLP(name, MLPConfig{In: s.Dim(), Hidden: c.Hidden, Act: act, Out: out, Tied: c.Tied, Loss: c.Loss}, s.Init)
+}
+
 // MLP is a dense autoencoder: In → Hidden... → code → reversed Hidden → In.
 // It implements [Model] (and [Encoder]) as it is, so a plain dense variant
 // is an MLP and nothing more; other variants embed it and change Loss.

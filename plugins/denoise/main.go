@@ -15,14 +15,10 @@ import (
 // Config is the denoise variant's parameters.
 type Config struct {
 	train.Common
-	Hidden     []int   `default:"300,150" min:"1" doc:"encoder widths, outer to inner; the last is the code size and the decoder mirrors them"`
-	Activation string  `default:"selu" choices:"linear,relu,selu,elu,tanh" doc:"activation after every hidden layer, the code layer included"`
-	Output     string  `default:"sigmoid" choices:"sigmoid,linear" doc:"output activation"`
-	Tied       bool    `default:"false" doc:"decoder layers reuse the encoder's transposed weights"`
-	Loss       string  `default:"mse" choices:"mse,bce" doc:"reconstruction loss against the clean input"`
-	Noise      string  `default:"gauss" choices:"gauss,dropout" doc:"corruption: additive Gaussian noise, or masking (zero each value with noise_rate, scale survivors by 1/(1-noise_rate))"`
-	NoiseStd   float64 `default:"0.2" min:"0" max:"10" doc:"standard deviation of the Gaussian noise (noise = gauss)"`
-	NoiseRate  float64 `default:"0.5" min:"0" max:"0.95" doc:"masking rate (noise = dropout)"`
+	train.Dense         // the dense model's parameters; its loss is against the clean input
+	Noise       string  `default:"gauss" choices:"gauss,dropout" doc:"corruption: additive Gaussian noise, or masking (zero each value with noise_rate, scale survivors by 1/(1-noise_rate))"`
+	NoiseStd    float64 `default:"0.2" min:"0" max:"10" doc:"standard deviation of the Gaussian noise (noise = gauss)"`
+	NoiseRate   float64 `default:"0.5" min:"0" max:"0.95" doc:"masking rate (noise = dropout)"`
 }
 
 // model is the dense autoencoder with a corrupted input.
@@ -58,15 +54,7 @@ var denoise = train.Spec[Config]{
 		{Name: "val_mse_noisy", Doc: "the same on the validation split, every epoch", Goal: "minimize"},
 	},
 	Build: func(c Config, s train.Setup) (train.Model, error) {
-		act, err := nn.ParseAct(c.Activation)
-		if err != nil {
-			return nil, err
-		}
-		out, err := nn.ParseAct(c.Output)
-		if err != nil {
-			return nil, err
-		}
-		ae, err := train.NewMLP("ae", train.MLPConfig{In: s.Dim(), Hidden: c.Hidden, Act: act, Out: out, Tied: c.Tied, Loss: c.Loss}, s.Init)
+		ae, err := c.MLP("ae", s)
 		if err != nil {
 			return nil, err
 		}
