@@ -158,9 +158,9 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return nil
 	}
 	// Pictures of the runs kept, in the table's order (the best first),
-	// now with their artifacts.
-	runs, err = loadVizRuns(ctx, db, runIDs(orderLike(runs, c)), true)
-	if err != nil {
+	// now with their artifacts (the rest was read above).
+	runs = orderLike(runs, c)
+	if err := addArtifacts(ctx, db, runs); err != nil {
 		return err
 	}
 	if !*noSample {
@@ -279,25 +279,37 @@ func loadVizRuns(ctx context.Context, db *store.DB, ids []int64, withArtifacts b
 			}
 			vr.History[k] = pts
 		}
-		if withArtifacts {
-			infos, err := db.Artifacts(ctx, id, "")
-			if err != nil {
-				return nil, err
-			}
-			for _, a := range infos {
-				if a.Kind != variant.KindReconstruction && a.Kind != variant.KindSample && a.Kind != variant.KindLatent {
-					continue
-				}
-				data, err := db.ArtifactData(ctx, a.ID)
-				if err != nil {
-					return nil, err
-				}
-				vr.Artifacts = append(vr.Artifacts, viz.Artifact{Kind: a.Kind, Name: a.Name, Epoch: a.Epoch, Meta: a.Meta, Data: data})
-			}
-		}
 		runs = append(runs, vr)
 	}
+	if withArtifacts {
+		if err := addArtifacts(ctx, db, runs); err != nil {
+			return nil, err
+		}
+	}
 	return runs, nil
+}
+
+// addArtifacts reads each run's reconstruction, sample and latent artifacts
+// (not checkpoints) into its Artifacts.
+func addArtifacts(ctx context.Context, db *store.DB, runs []viz.Run) error {
+	for i := range runs {
+		r := &runs[i]
+		infos, err := db.Artifacts(ctx, r.ID, "")
+		if err != nil {
+			return err
+		}
+		for _, a := range infos {
+			if a.Kind != variant.KindReconstruction && a.Kind != variant.KindSample && a.Kind != variant.KindLatent {
+				continue
+			}
+			data, err := db.ArtifactData(ctx, a.ID)
+			if err != nil {
+				return err
+			}
+			r.Artifacts = append(r.Artifacts, viz.Artifact{Kind: a.Kind, Name: a.Name, Epoch: a.Epoch, Meta: a.Meta, Data: data})
+		}
+	}
+	return nil
 }
 
 // reportSamples is how many samples a report shows per generative run.
@@ -434,14 +446,6 @@ func orderLike(runs []viz.Run, c viz.Comparison) []viz.Run {
 	out := slices.Clone(runs)
 	slices.SortStableFunc(out, func(a, b viz.Run) int { return rank[a.ID] - rank[b.ID] })
 	return out
-}
-
-func runIDs(runs []viz.Run) []int64 {
-	ids := make([]int64, len(runs))
-	for i, r := range runs {
-		ids[i] = r.ID
-	}
-	return ids
 }
 
 func runIDStrings(runs []viz.Run) []string {
