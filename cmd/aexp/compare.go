@@ -30,6 +30,8 @@ Examples:
   aexp compare 17 18 21
   aexp compare --sweep vae-latent --best 5
   aexp compare --sweep 3 --md > results.md
+  aexp compare --sweep families --objective test_mse   # rank different families on one scale
+  aexp compare 17 18 21 --csv > runs.csv               # one line per run, for your own aggregation
   aexp compare 17 18 21 --html report.html     # one self-contained page with pictures
   aexp compare 17 18 21 --png pictures/        # each picture as a PNG file
 

@@ -28,6 +28,8 @@ Examples:
   aexp reconstruct 17 -o recon.png
   aexp reconstruct 17 -n 50 --cols 10 -o recon50.png
   aexp reconstruct 17 --data idx:my-digits.idx -o mine.png
+  aexp reconstruct 17 --checkpoint -o fresh.png     # ignore the stored pictures, ask the plugin
+  aexp reconstruct 17 -o recon.safetensors          # the raw tensors "input" and "output"
 
 Flags:
 `
