@@ -259,6 +259,10 @@ func loadVizRuns(ctx context.Context, db *store.DB, ids []int64, withArtifacts b
 	if err != nil {
 		return nil, err
 	}
+	finals, err := db.FinalMetricsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	runs := make([]viz.Run, 0, len(ids))
 	for _, id := range ids {
 		r, err := db.GetRun(ctx, id)
@@ -268,9 +272,9 @@ func loadVizRuns(ctx context.Context, db *store.DB, ids []int64, withArtifacts b
 			}
 			return nil, err
 		}
-		final, err := db.FinalMetrics(ctx, id)
-		if err != nil {
-			return nil, err
+		final := finals[id]
+		if final == nil {
+			final = map[string]float64{}
 		}
 		vr := viz.Run{ID: r.ID, SweepID: r.SweepID, Variant: r.Variant, Dataset: r.Dataset, Status: r.Status,
 			Seed: r.Seed, Params: r.Params, Final: final, Meta: r.Meta, History: map[string][]viz.Point{}}
