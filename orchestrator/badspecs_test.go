@@ -18,6 +18,7 @@ var badSpecs = []struct {
 	{"out of range", "name = \"x\"\nvariant = \"dense\"\n[budget]\nepochs = 0\n", `bad.toml:4: budget.epochs: must be between 1 and 1000000 (got 0)`},
 	{"bad method", "name = \"x\"\nvariant = \"dense\"\n[search]\nmethod = \"gird\"\n", `bad.toml:4: search.method: "gird" is not one of "grid" or "random" (did you mean "grid"?)`},
 	{"bad goal", "name = \"x\"\nvariant = \"dense\"\n[objective]\ngoal = \"min\"\n", `bad.toml:4: objective.goal: "min" is not one of "minimize" or "maximize" (did you mean "minimize"?)`},
+	{"threads zero", "name = \"x\"\nvariant = \"dense\"\n[budget]\nthreads = 0\n", `bad.toml:4: budget.threads: must be between 1 and 1024 (got 0)`},
 	{"bad timeout", "name = \"x\"\nvariant = \"dense\"\n[budget]\ntimeout = \"10 minutes\"\n", `bad.toml:4: budget.timeout: "10 minutes" is not a duration (write e.g. "90s", "10m", "1h30m")`},
 	{"timeout as int", "name = \"x\"\nvariant = \"dense\"\n[budget]\ntimeout = 600\n", `bad.toml:4: budget.timeout: expected a duration string such as "10m", got integer 600`},
 	{"empty axis", "name = \"x\"\nvariant = \"dense\"\n[params]\ncode = []\n", `bad.toml:4: params.code: empty list: a list is an axis and needs at least one value (a list-typed parameter is written as a list of lists, e.g. [[512, 256]])`},

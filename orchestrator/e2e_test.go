@@ -258,6 +258,7 @@ func TestSweepEndToEnd(t *testing.T) {
 [budget]
 epochs = 3
 parallel = 2
+threads = 3
 seeds = [0, 1]
 [params]
 lr = [0.5, 1.0]
@@ -279,8 +280,8 @@ keep = "best"
 	if n := queryString(t, db, `SELECT count(*) FROM artifacts WHERE kind = 'checkpoint'`); n != "4" {
 		t.Errorf("checkpoints: %s, want one per run with keep = best", n)
 	}
-	if th := queryString(t, db, `SELECT min(threads) FROM runs`); th == "" || th == "0" {
-		t.Errorf("threads not recorded: %q", th)
+	if th := queryString(t, db, `SELECT group_concat(DISTINCT threads) FROM runs`); th != "3" {
+		t.Errorf("threads recorded %q, want budget.threads = 3", th)
 	}
 	// loss decreases, and the leaderboard is sorted by the objective
 	for _, line := range []string{"sweep e2e: 4 done (minimize val_loss)", "RUN", "STATUS", "lr", "seed", "val_loss", "test_mse"} {

@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 // Options configure a sweep's execution. Zero values are sensible.
 type Options struct {
 	Parallel int  // overrides budget.parallel when > 0
+	Threads  int  // overrides budget.threads when > 0
 	Cores    int  // 0: runtime.NumCPU()
 	FailFast bool // stop the sweep (cancelling running runs) at the first failed run
 	// Force continues a sweep whose recorded spec differs from this one
@@ -60,7 +62,7 @@ func (e *ChangedSpecError) Error() string {
 	if len(e.Changes) > 0 {
 		what = strings.Join(e.Changes, ", ")
 	}
-	return fmt.Sprintf("sweep %q in %s was run with a different spec (changed: %s); budget fields (run_cap, samples, parallel, timeout, attempts, target, keep) may change, others may not.\n"+
+	return fmt.Sprintf("sweep %q in %s was run with a different spec (changed: %s); budget fields (run_cap, samples, parallel, threads, timeout, attempts, target, keep) may change, others may not.\n"+
 		"Rerun with --force to continue it with this spec (recorded runs are kept), or rename the sweep to start a new one", e.Name, e.DB, what)
 }
 
@@ -101,16 +103,12 @@ func NewEngine(c *Checked, db *store.DB, opts Options) *Engine {
 	return e
 }
 
-// Parallel is the number of runs side by side and the threads each gets.
+// Parallel is the number of runs side by side and the threads each gets:
+// by default the cores are shared out so the machine is not oversubscribed.
 func (e *Engine) Parallel() (parallel, threads int) {
-	parallel = e.c.Spec.Budget.Parallel
-	if e.opts.Parallel > 0 {
-		parallel = e.opts.Parallel
-	}
-	if parallel <= 0 {
-		parallel = e.opts.Cores
-	}
-	return parallel, max(1, e.opts.Cores/parallel)
+	parallel = cmp.Or(e.opts.Parallel, e.c.Spec.Budget.Parallel, e.opts.Cores)
+	threads = cmp.Or(e.opts.Threads, e.c.Spec.Budget.Threads, max(1, e.opts.Cores/parallel))
+	return parallel, threads
 }
 
 // KillAll kills every running plugin process group at once (a second

@@ -126,6 +126,9 @@ func (p *Plan) Write(w io.Writer) error {
 	if s.Budget.Parallel > 0 {
 		par = fmt.Sprint(s.Budget.Parallel)
 	}
+	if s.Budget.Threads > 0 {
+		par += fmt.Sprintf(", threads %d", s.Budget.Threads)
+	}
 	timeout := "none"
 	if s.Budget.Timeout > 0 {
 		timeout = fmtDuration(s.Budget.Timeout)

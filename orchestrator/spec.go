@@ -74,6 +74,7 @@ type Budget struct {
 	Epochs     int
 	BatchSize  int
 	Parallel   int // 0: the number of cores
+	Threads    int // BLAS threads per run; 0: cores ÷ parallel, at least 1
 	Timeout    time.Duration
 	Attempts   int
 	Seeds      []uint64
@@ -227,7 +228,7 @@ var specKeys = map[string][]string{
 	"":            {"name", "description", "variant", "dataset", "objective", "search", "budget", "params", "variants", "zip", "include", "exclude", "early_stop", "checkpoints"},
 	"objective":   {"metric", "goal", "target"},
 	"search":      {"method", "seed", "run_cap", "samples"},
-	"budget":      {"epochs", "batch_size", "parallel", "timeout", "attempts", "seeds", "train_limit", "test_limit"},
+	"budget":      {"epochs", "batch_size", "parallel", "threads", "timeout", "attempts", "seeds", "train_limit", "test_limit"},
 	"early_stop":  {"method", "grace_epochs", "reduction", "min_runs"},
 	"checkpoints": {"keep"},
 	"variants":    {"name", "params", "zip", "include", "exclude"},
@@ -306,6 +307,7 @@ func (p *parser) top(raw map[string]any) {
 	sp.Budget.Epochs = p.intRange(b, "epochs", "budget.epochs", 5, 1, 1_000_000)
 	sp.Budget.BatchSize = p.intRange(b, "batch_size", "budget.batch_size", 128, 1, 1<<24)
 	sp.Budget.Parallel = p.intRange(b, "parallel", "budget.parallel", 0, 1, 1024)
+	sp.Budget.Threads = p.intRange(b, "threads", "budget.threads", 0, 1, 1024)
 	sp.Budget.Attempts = p.intRange(b, "attempts", "budget.attempts", 1, 1, 100)
 	sp.Budget.TrainLimit = p.intRange(b, "train_limit", "budget.train_limit", 0, 0, 1<<31)
 	sp.Budget.TestLimit = p.intRange(b, "test_limit", "budget.test_limit", 0, 0, 1<<31)

@@ -241,7 +241,7 @@ func TestSpecHashIgnoresBudget(t *testing.T) {
 		return sp.Hash()
 	}
 	h0 := h(base)
-	same := strings.NewReplacer("run_cap = 5", "run_cap = 9", "parallel = 2", "parallel = 1", `"1m"`, `"2h"`, "attempts = 1", "attempts = 3").Replace(base)
+	same := strings.NewReplacer("run_cap = 5", "run_cap = 9", "parallel = 2", "parallel = 1\nthreads = 2", `"1m"`, `"2h"`, "attempts = 1", "attempts = 3").Replace(base)
 	if h(same) != h0 {
 		t.Error("budget fields must not change the spec hash")
 	}

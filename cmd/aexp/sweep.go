@@ -26,8 +26,8 @@ everything in the SQLite store and print a leaderboard.
 Running the same spec again resumes it: finished runs are skipped, failed,
 timed-out, canceled and interrupted runs are retried (failed ones up to
 budget.attempts). A spec whose runs changed is refused unless --force;
-budget fields (run_cap, samples, parallel, timeout, attempts, target, keep)
-may always change.
+budget fields (run_cap, samples, parallel, threads, timeout, attempts, target,
+keep) may always change.
 
 Exit status: 0 all runs finished, 1 error, 2 bad spec or usage, 3 some runs
 failed (failed, timed_out, diverged), 130 interrupted.
@@ -35,6 +35,7 @@ failed (failed, timed_out, diverged), 130 interrupted.
 Examples:
   aexp sweep sweeps/dense.toml
   aexp sweep --parallel 1 --db results.db sweeps/vae.toml
+  aexp sweep --parallel 2 --threads 1 sweeps/rnn.toml   # one BLAS thread per run
   aexp sweep --dry-run sweeps/vae.toml      # the same as: aexp plan sweeps/vae.toml
   aexp sweep --force sweeps/vae.toml        # continue a sweep whose spec changed
 
@@ -66,7 +67,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 type sweepFlags struct {
 	db                              func() string
 	pluginDir                       string
-	parallel                        int
+	parallel, threads               int
 	dryRun, failFast, force, asJSON bool
 	noValidate, verbose, plain      bool
 }
@@ -89,6 +90,7 @@ func sweepCommand(ctx context.Context, name string, args []string, stdout, stder
 	if name == "sweep" {
 		f.db = dbPath(fs)
 		fs.IntVar(&f.parallel, "parallel", 0, "runs side by side (overrides budget.parallel; default: the number of cores)")
+		fs.IntVar(&f.threads, "threads", 0, "BLAS threads per run (overrides budget.threads; default: cores ÷ parallel, at least 1)")
 		fs.BoolVar(&f.dryRun, "dry-run", false, "print the expanded runs and exit (the same as aexp plan)")
 		fs.BoolVar(&f.failFast, "fail-fast", false, "stop the sweep at the first failed run (the others are canceled)")
 		fs.BoolVar(&f.force, "force", false, "continue a sweep whose recorded spec differs from this one")
@@ -107,6 +109,9 @@ func sweepCommand(ctx context.Context, name string, args []string, stdout, stder
 	}
 	if f.parallel < 0 {
 		return withCode(exitUsage, fmt.Errorf("--parallel must be positive"))
+	}
+	if f.threads < 0 {
+		return withCode(exitUsage, fmt.Errorf("--threads must be positive"))
 	}
 
 	spec, err := orchestrator.ParseFile(paths[0])
@@ -149,7 +154,7 @@ func sweepCommand(ctx context.Context, name string, args []string, stdout, stder
 	}
 	defer db.Close()
 
-	opts := orchestrator.Options{Parallel: f.parallel, FailFast: f.failFast, Force: f.force, Log: stderr, Verbose: f.verbose}
+	opts := orchestrator.Options{Parallel: f.parallel, Threads: f.threads, FailFast: f.failFast, Force: f.force, Log: stderr, Verbose: f.verbose}
 	if file, ok := stderr.(*os.File); ok && !f.plain && term.IsTerminal(int(file.Fd())) {
 		bars := orchestrator.NewBarProgress(stderr, f.verbose)
 		opts.Progress, opts.Log = bars, bars
