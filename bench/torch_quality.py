@@ -152,7 +152,7 @@ class RecurrentAE(nn.Module):
     code at every one of the 28 steps; each decoder hidden state maps linearly
     to 28 outputs with a sigmoid. Loss: MSE over all pixels."""
 
-    def __init__(self, cell, hidden=128, code=32, steps=28, features=28):
+    def __init__(self, cell, hidden=128, code=32, steps=28, features=28, init="pytorch"):
         super().__init__()
         rnn = {"gru": nn.GRU, "lstm": nn.LSTM}[cell]
         self.enc = rnn(features, hidden, batch_first=True)
@@ -160,6 +160,9 @@ class RecurrentAE(nn.Module):
         self.dec = rnn(code, hidden, batch_first=True)
         self.out = nn.Linear(hidden, features)
         self.steps, self.features = steps, features
+        if init == "orthogonal":  # aexp's rnn init = "orthogonal" (Keras's defaults)
+            for layer in (self.enc, self.dec):
+                keras_init(layer, cell, hidden)
 
     def forward(self, x):
         seq = x.view(-1, self.steps, self.features)
@@ -174,6 +177,22 @@ class RecurrentAE(nn.Module):
         return F.mse_loss(self(x), x)
 
 
+@torch.no_grad()
+def keras_init(layer, cell, hidden):
+    """Glorot-uniform input weights, an orthogonal matrix per gate for the
+    recurrent weights, zero biases except the LSTM forget gate's 1."""
+    for name, p in layer.named_parameters():
+        if name.startswith("weight_ih"):
+            nn.init.xavier_uniform_(p)
+        elif name.startswith("weight_hh"):
+            for block in p.split(hidden, 0):
+                nn.init.orthogonal_(block)
+        else:
+            p.zero_()
+            if cell == "lstm" and name.startswith("bias_ih"):  # gates i, f, g, o
+                p[hidden : 2 * hidden] = 1
+
+
 ROWS = {
     # name: (constructor, evaluation)
     "dense-selu": (lambda: Dense("selu"), "dense"),
@@ -182,8 +201,8 @@ ROWS = {
     "denoise-dropout": (lambda: Dense("selu", noise="dropout", noise_rate=0.5), "denoise"),
     "vae-20": (lambda: VAE(20), "vae"),
     "vae-2": (lambda: VAE(2), "vae"),
-    "rnn-gru": (lambda: RecurrentAE("gru"), "dense"),
-    "rnn-lstm": (lambda: RecurrentAE("lstm"), "dense"),
+    "rnn-gru": (lambda init: RecurrentAE("gru", init=init), "dense"),
+    "rnn-lstm": (lambda init: RecurrentAE("lstm", init=init), "dense"),
 }
 
 
@@ -221,10 +240,10 @@ def evaluate(model, kind, x, seed, batch=1000):
     return out
 
 
-def run(name, xtr, xte, seed, epochs, batch, lr, log):
+def run(name, xtr, xte, seed, epochs, batch, lr, log, init="pytorch"):
     make, kind = ROWS[name]
     torch.manual_seed(seed)
-    model = make()
+    model = make(init) if name.startswith("rnn-") else make()
     opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8)
     gen = torch.Generator().manual_seed(seed)
     n = len(xtr)
@@ -254,6 +273,7 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--train-limit", type=int, default=0)
     p.add_argument("--test-limit", type=int, default=0)
+    p.add_argument("--init", default="pytorch", choices=("pytorch", "orthogonal"), help="rnn rows: initial weights")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
 
@@ -270,7 +290,7 @@ def main():
         if name not in ROWS:
             sys.exit(f"unknown row {name!r}; rows: {', '.join(ROWS)}")
         for seed in (int(s) for s in a.seeds.split(",")):
-            metrics, secs = run(name, xtr, xte, seed, a.epochs, a.batch, a.lr, log)
+            metrics, secs = run(name, xtr, xte, seed, a.epochs, a.batch, a.lr, log, a.init)
             for k, v in metrics.items():
                 print(f"TORCH {name} {k}={v:.6g} seed={seed} seconds={secs:.0f}", flush=True)
 

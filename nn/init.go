@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"gonum.org/v1/gonum/mat"
 )
 
 // Init is a weight initialiser. All draw from an explicitly passed source,
@@ -57,5 +59,39 @@ func (in Init) Fill(w []float32, fanIn, fanOut int, rng *rand.Rand) {
 		}
 	default:
 		panic("nn: unknown initialiser " + in.String())
+	}
+}
+
+// Orthogonal fills the rows×cols row-major matrix w, block by block of
+// rows×rows (a recurrent weight holds one block per gate), with random
+// orthogonal matrices: the Q of a Gaussian matrix's QR with the signs of R's
+// diagonal folded in, so Q is uniformly distributed. Products of orthogonal
+// matrices keep their norm, which keeps gradients alive over many steps.
+func Orthogonal(w []float32, rows, cols int, rng *rand.Rand) {
+	if len(w) != rows*cols || cols%rows != 0 {
+		panic(fmt.Sprintf("nn: Orthogonal: %d values for %dx%d in %d×%d blocks", len(w), rows, cols, rows, rows))
+	}
+	n := rows
+	a := mat.NewDense(n, n, nil)
+	var qr mat.QR
+	var q, r mat.Dense
+	for b := 0; b < cols; b += n {
+		for i := range n {
+			for j := range n {
+				a.Set(i, j, rng.NormFloat64())
+			}
+		}
+		qr.Factorize(a)
+		qr.QTo(&q)
+		qr.RTo(&r)
+		for j := range n {
+			s := float32(1)
+			if r.At(j, j) < 0 {
+				s = -1
+			}
+			for i := range n {
+				w[i*cols+b+j] = s * float32(q.At(i, j))
+			}
+		}
 	}
 }

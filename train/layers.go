@@ -188,16 +188,36 @@ type Recurrent interface {
 	Params() []*nn.Tensor
 }
 
-// NewRecurrent returns a "gru" or "lstm" layer initialised as PyTorch's:
-// every weight and bias from U(-1/√hidden, 1/√hidden). nn's LSTM has one
-// bias where PyTorch has two that are added (b_ih + b_hh); it is drawn as
-// the sum of two such uniforms so that its distribution is PyTorch's.
-func NewRecurrent(cell, name string, in, hidden int, rng *rand.Rand) (Recurrent, error) {
+// NewRecurrent returns a "gru" or "lstm" layer. With init "pytorch" it is
+// initialised as PyTorch's: every weight and bias from U(-1/√hidden,
+// 1/√hidden); nn's LSTM has one bias where PyTorch has two that are added
+// (b_ih + b_hh), so it is drawn as the sum of two such uniforms. With init
+// "orthogonal" (Keras's defaults) the input weights are Glorot-uniform, each
+// gate's recurrent block is a random orthogonal matrix and the biases are
+// zero, except the LSTM's forget gate at 1.
+func NewRecurrent(cell, init, name string, in, hidden int, rng *rand.Rand) (Recurrent, error) {
+	if init != "pytorch" && init != "orthogonal" {
+		return nil, fmt.Errorf("unknown init %q (want pytorch or orthogonal)", init)
+	}
 	switch cell {
 	case "gru":
-		return nn.NewGRU(name, in, hidden, rng), nil
+		l := nn.NewGRU(name, in, hidden, rng)
+		if init == "orthogonal" {
+			keras(l.Wx, l.Wh, rng)
+			clear(l.Bx.Data)
+			clear(l.Bh.Data)
+		}
+		return l, nil
 	case "lstm":
 		l := nn.NewLSTM(name, in, hidden, rng)
+		if init == "orthogonal" {
+			keras(l.Wx, l.Wh, rng)
+			clear(l.B.Data)
+			for i := hidden; i < 2*hidden; i++ { // gates i, f, g, o
+				l.B.Data[i] = 1
+			}
+			return l, nil
+		}
 		k := 1 / math.Sqrt(float64(hidden))
 		for i := range l.B.Data {
 			l.B.Data[i] = float32((2*rng.Float64()-1)*k + (2*rng.Float64()-1)*k)
@@ -205,4 +225,11 @@ func NewRecurrent(cell, name string, in, hidden int, rng *rand.Rand) (Recurrent,
 		return l, nil
 	}
 	return nil, fmt.Errorf("unknown cell %q (want gru or lstm)", cell)
+}
+
+// keras draws the input weights Glorot-uniform over the whole In × gates·H
+// kernel and each gate's H × H recurrent block orthogonal.
+func keras(wx, wh *nn.Tensor, rng *rand.Rand) {
+	nn.Glorot.Fill(wx.Data, wx.Rows, wx.Cols, rng)
+	nn.Orthogonal(wh.Data, wh.Rows, wh.Cols, rng)
 }

@@ -22,6 +22,7 @@ type Config struct {
 	Hidden int    `default:"128" min:"1" max:"4096" doc:"hidden state size of every recurrent layer"`
 	Code   int    `default:"32" min:"1" max:"4096" doc:"code size: the last encoder state maps linearly to it"`
 	Layers int    `default:"1" min:"1" max:"8" doc:"stacked recurrent layers in the encoder and in the decoder"`
+	Init   string `default:"orthogonal" choices:"orthogonal,pytorch" doc:"initial weights: Keras's Glorot input weights, an orthogonal recurrent matrix per gate and zero biases (LSTM forget gate 1), which leaves the early plateau sooner; or PyTorch's U(±1/√hidden) everywhere"`
 	Output string `default:"sigmoid" choices:"sigmoid,linear" doc:"activation of the per-step outputs (sigmoid for data in [0, 1]; linear for unscaled series)"`
 }
 
@@ -87,7 +88,7 @@ var rnn = train.Spec[Config]{
 		m := &model{steps: steps, feat: feat, hidden: c.Hidden, code: c.Code}
 		in := feat
 		for i := range c.Layers {
-			l, err := train.NewRecurrent(c.Cell, fmt.Sprintf("enc%d", i), in, c.Hidden, s.Init)
+			l, err := train.NewRecurrent(c.Cell, c.Init, fmt.Sprintf("enc%d", i), in, c.Hidden, s.Init)
 			if err != nil {
 				return nil, err
 			}
@@ -96,7 +97,7 @@ var rnn = train.Spec[Config]{
 		m.toCode = train.Linear("code", c.Hidden, c.Code, nn.ActLinear, s.Init)
 		in = c.Code
 		for i := range c.Layers {
-			l, err := train.NewRecurrent(c.Cell, fmt.Sprintf("dec%d", i), in, c.Hidden, s.Init)
+			l, err := train.NewRecurrent(c.Cell, c.Init, fmt.Sprintf("dec%d", i), in, c.Hidden, s.Init)
 			if err != nil {
 				return nil, err
 			}

@@ -19,6 +19,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -108,7 +109,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	trainLimit := fs.Int("train-limit", 0, "cap on training images (0: all 60,000; the targets assume all)")
 	testLimit := fs.Int("test-limit", 0, "cap on test images (0: all 10,000)")
 	verbose := fs.Bool("v", false, "pass the plugins' logs to stderr")
+	set := fs.String("set", "", "extra params for every selected row, as key=JSON pairs: -set 'init=\"orthogonal\",lr=2e-3'")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	extra, err := parseSet(*set)
+	if err != nil {
 		return err
 	}
 	selected := rows
@@ -170,7 +176,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				logs = &prefixWriter{w: stderr, mu: &mu, prefix: name + ": "}
 			}
 			req := variant.TrainRequest{
-				RunKey: fmt.Sprintf("quality-%s-%d", r.name, j.seed), Params: with(r.params, "val_split", 0.0, "lr", 1e-3),
+				RunKey: fmt.Sprintf("quality-%s-%d", r.name, j.seed), Params: with(r.params, append([]any{"val_split", 0.0, "lr", 1e-3}, extra...)...),
 				Seed: j.seed, Dataset: "mnist", DataDir: dir, Epochs: *epochs, BatchSize: 128,
 				TrainLimit: *trainLimit, TestLimit: *testLimit, Threads: *threads, Keep: "last",
 			}
@@ -305,4 +311,41 @@ func names() string {
 		n = append(n, r.name)
 	}
 	return strings.Join(n, ",")
+}
+
+// parseSet reads -set's key=JSON pairs (split at commas outside brackets
+// and quotes) into key, value, key, value... for with.
+func parseSet(s string) ([]any, error) {
+	var kv []any
+	for s != "" {
+		depth, inStr, end := 0, false, len(s)
+		for i, c := range s {
+			switch {
+			case c == '"':
+				inStr = !inStr
+			case inStr:
+			case c == '[' || c == '{':
+				depth++
+			case c == ']' || c == '}':
+				depth--
+			case c == ',' && depth == 0:
+				end = i
+			}
+			if end != len(s) {
+				break
+			}
+		}
+		pair := s[:end]
+		s = strings.TrimPrefix(s[end:], ",")
+		k, v, ok := strings.Cut(pair, "=")
+		if !ok {
+			return nil, fmt.Errorf("-set: %q is not key=value", pair)
+		}
+		var val any
+		if err := json.Unmarshal([]byte(v), &val); err != nil {
+			return nil, fmt.Errorf("-set: %s: %q is not a JSON value (quote strings: %s='\"x\"')", k, v, k)
+		}
+		kv = append(kv, strings.TrimSpace(k), val)
+	}
+	return kv, nil
 }
