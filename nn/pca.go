@@ -3,8 +3,6 @@ package nn
 import (
 	"errors"
 	"fmt"
-
-	"gonum.org/v1/gonum/mat"
 )
 
 // PCA is a fitted principal component analysis: the baseline every linear
@@ -75,13 +73,10 @@ func FitPCARows(rows, cols, k int, read func(dst []float32, from int)) (*PCA, er
 	for i := range cov {
 		cov[i] /= float64(rows)
 	}
-	var eig mat.EigenSym
-	if !eig.Factorize(mat.NewSymDense(cols, cov), true) {
+	vals, vecs, ok := symEig(cov, cols) // ascending; vectors column-major
+	if !ok {
 		return nil, errors.New("pca: eigendecomposition did not converge")
 	}
-	vals := eig.Values(nil) // ascending
-	var vecs mat.Dense
-	eig.VectorsTo(&vecs)
 	p := &PCA{Cols: cols, K: k, Mean: mean, Components: make([]float32, cols*k), Variances: make([]float64, cols)}
 	for i := range cols {
 		p.Variances[i] = max(vals[cols-1-i], 0) // round-off can make tiny ones negative
@@ -89,7 +84,7 @@ func FitPCARows(rows, cols, k int, read func(dst []float32, from int)) (*PCA, er
 	for c := range k {
 		src := cols - 1 - c
 		for j := range cols {
-			p.Components[j*k+c] = float32(vecs.At(j, src))
+			p.Components[j*k+c] = float32(vecs[src*cols+j])
 		}
 	}
 	return p, nil
