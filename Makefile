@@ -35,6 +35,9 @@ test: mnist
 	$(GO) vet $(TAGS) ./...
 	$(GO) test $(TAGS) -race -count=1 ./store/... ./orchestrator/...
 	$(GO) test $(TAGS) -count=1 $$($(GO) list ./... | grep -v -e /store -e /orchestrator)
+ifeq ($(OPENBLAS),yes)
+	$(GO) test -count=1 ./nn/...   # the pure-Go fallback (BLAS, eigensolver) too
+endif
 
 bench: build mnist
 	$(GO) run $(TAGS) ./bench/cmd/bench
