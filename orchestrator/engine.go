@@ -106,8 +106,8 @@ func NewEngine(c *Checked, db *store.DB, opts Options) *Engine {
 // Parallel is the number of runs side by side and the threads each gets:
 // by default the cores are shared out so the machine is not oversubscribed.
 func (e *Engine) Parallel() (parallel, threads int) {
-	parallel = cmp.Or(e.opts.Parallel, e.c.Spec.Budget.Parallel, e.opts.Cores)
-	threads = cmp.Or(e.opts.Threads, e.c.Spec.Budget.Threads, max(1, e.opts.Cores/parallel))
+	parallel = cmp.Or(max(e.opts.Parallel, 0), e.c.Spec.Budget.Parallel, e.opts.Cores)
+	threads = cmp.Or(max(e.opts.Threads, 0), e.c.Spec.Budget.Threads, max(1, e.opts.Cores/parallel))
 	return parallel, threads
 }
 
