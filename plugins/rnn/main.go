@@ -74,7 +74,7 @@ func (m *model) Loss(g *nn.Graph, x *nn.Tensor) *nn.Tensor {
 
 var rnn = train.Spec[Config]{
 	Name:    "rnn",
-	Version: "0.1.0",
+	Version: "0.2.0",
 	Doc:     "Recurrent autoencoder (GRU or LSTM): sequence-to-vector encoder, vector-to-sequence decoder. MNIST is read as 28 rows of 28 pixels; also sines and csv:PATH series.",
 	Build: func(c Config, s train.Setup) (train.Model, error) {
 		out, err := nn.ParseAct(c.Output)
