@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -185,38 +184,6 @@ func runningPids(t testing.TB, dir string, n int, timeout time.Duration) map[int
 	return nil
 }
 
-// groupAlive reports whether any live (non-zombie) process is in group pgid.
-func groupAlive(pgid int) bool {
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid pgrp ...
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 3 {
-			continue
-		}
-		if f[0] == "Z" || f[0] == "X" {
-			continue
-		}
-		if g, _ := strconv.Atoi(f[2]); g == pgid || pid == pgid {
-			return true
-		}
-	}
-	return false
-}
-
 // waitGone waits until no process of the groups is alive.
 func waitGone(t testing.TB, pgids []int, within time.Duration) {
 	t.Helper()
@@ -224,7 +191,7 @@ func waitGone(t testing.TB, pgids []int, within time.Duration) {
 	for {
 		var alive []int
 		for _, g := range pgids {
-			if groupAlive(g) {
+			if len(buildtest.GroupMembers(g)) > 0 {
 				alive = append(alive, g)
 			}
 		}

@@ -2,7 +2,6 @@ package variant_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -56,9 +55,9 @@ func copyPlugin(t *testing.T, dir, name string) string {
 	return p
 }
 
-func launch(t *testing.T, env ...string) (*variant.Plugin, *syncBuffer) {
+func launch(t *testing.T, env ...string) (*variant.Plugin, *buildtest.SyncBuffer) {
 	t.Helper()
-	var stderr syncBuffer
+	var stderr buildtest.SyncBuffer
 	p, err := variant.Launch(context.Background(), testPlugin(t), variant.LaunchOptions{
 		Stderr: &stderr, StartTimeout: 10 * time.Second, Env: env,
 	})
@@ -67,23 +66,6 @@ func launch(t *testing.T, env ...string) (*variant.Plugin, *syncBuffer) {
 	}
 	t.Cleanup(p.Kill)
 	return p, &stderr
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // collect runs Train and gathers its events.
@@ -257,40 +239,11 @@ func TestEmitErrorCancelsStream(t *testing.T) {
 	}
 }
 
-// groupMembers lists the live (non-zombie) processes in process group pgid.
-func groupMembers(pgid int) []int {
-	var out []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:]) // state ppid pgrp ...
-		if len(f) < 3 || f[0] == "Z" {
-			continue
-		}
-		if g, _ := strconv.Atoi(f[2]); g == pgid {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
-
 func waitGroupGone(t *testing.T, pgid int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second) // generous: CI machines can be loaded
 	for {
-		m := groupMembers(pgid)
+		m := buildtest.GroupMembers(pgid)
 		if len(m) == 0 {
 			return
 		}
@@ -320,14 +273,14 @@ func TestKillKillsWholeGroup(t *testing.T) {
 		t.Fatalf("no child; stderr: %s", stderr)
 	}
 	pid := p.Pid()
-	if m := groupMembers(pid); len(m) < 2 {
+	if m := buildtest.GroupMembers(pid); len(m) < 2 {
 		t.Fatalf("group %d has %v, want the plugin and its child", pid, m)
 	}
 	p.Kill()
 	waitGroupGone(t, pid)
 	if err := syscall.Kill(pid, 0); err == nil {
 		// a zombie would be reaped by Kill's wait; a live process is a bug
-		if len(groupMembers(pid)) > 0 {
+		if len(buildtest.GroupMembers(pid)) > 0 {
 			t.Errorf("plugin %d still alive", pid)
 		}
 	}
@@ -554,7 +507,7 @@ func TestPluginDiesWithHost(t *testing.T) {
 	if pid == 0 {
 		t.Fatal("the helper host printed no plugin pid")
 	}
-	if len(groupMembers(pid)) == 0 {
+	if len(buildtest.GroupMembers(pid)) == 0 {
 		t.Fatalf("plugin %d not running", pid)
 	}
 	host.Process.Signal(syscall.SIGKILL)

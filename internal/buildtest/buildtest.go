@@ -1,5 +1,6 @@
-// Package buildtest builds the project's real binaries for tests: the aexp
-// CLI and every variant plugin, with the same BLAS build tag as the test.
+// Package buildtest builds the project's real binaries for tests — the aexp
+// CLI and every variant plugin, with the same BLAS build tag as the test —
+// and watches them run: their output, their process groups.
 package buildtest
 
 import (

@@ -28,7 +28,6 @@
 package varianttest
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -139,27 +138,10 @@ type suite struct {
 	req    variant.TrainRequest
 	p      *variant.Plugin
 	info   variant.Info
-	stdout syncBuffer
-	stderr syncBuffer
+	stdout buildtest.SyncBuffer
+	stderr buildtest.SyncBuffer
 	ckpt   *variant.Artifact
 	params map[string]any // req.Params with defaults filled
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func (s *suite) launch(ctx context.Context) (*variant.Plugin, error) {
