@@ -6,6 +6,7 @@
 //
 //	make quality                                   # all rows, 2 at a time, 1 BLAS thread each
 //	go run -tags openblas ./bench/cmd/quality -rows dense-selu,vae-20 -parallel 1
+//	go run -tags openblas ./bench/cmd/quality -rows rnn-gru -seeds 0,1,2 -set '{"init": "pytorch"}'
 //
 // It prints, for every metric of every row,
 //
@@ -109,13 +110,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	trainLimit := fs.Int("train-limit", 0, "cap on training images (0: all 60,000; the targets assume all)")
 	testLimit := fs.Int("test-limit", 0, "cap on test images (0: all 10,000)")
 	verbose := fs.Bool("v", false, "pass the plugins' logs to stderr")
-	set := fs.String("set", "", "extra params for every selected row, as key=JSON pairs: -set 'init=\"orthogonal\",lr=2e-3'")
+	set := fs.String("set", "", `extra params for every selected row, a JSON object: -set '{"init": "pytorch", "lr": 2e-3}'`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	extra, err := parseSet(*set)
-	if err != nil {
-		return err
+	var extra []any // key, value, ... for with
+	if *set != "" {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(*set), &m); err != nil {
+			return fmt.Errorf("-set: want a JSON object of params: %v", err)
+		}
+		for k, v := range m {
+			extra = append(extra, k, v)
+		}
 	}
 	selected := rows
 	if *only != "" {
@@ -169,14 +176,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			r := j.row
 			name := fmt.Sprintf("%s seed %d", r.name, j.seed)
 			mu.Lock()
-			fmt.Fprintf(stderr, "quality: %s: training (%s %v)\n", name, r.plugin, r.params)
+			params := with(r.params, append([]any{"val_split", 0.0, "lr", 1e-3}, extra...)...)
+			fmt.Fprintf(stderr, "quality: %s: training (%s %v)\n", name, r.plugin, params)
 			mu.Unlock()
 			var logs io.Writer
 			if *verbose {
 				logs = &prefixWriter{w: stderr, mu: &mu, prefix: name + ": "}
 			}
 			req := variant.TrainRequest{
-				RunKey: fmt.Sprintf("quality-%s-%d", r.name, j.seed), Params: with(r.params, append([]any{"val_split", 0.0, "lr", 1e-3}, extra...)...),
+				RunKey: fmt.Sprintf("quality-%s-%d", r.name, j.seed), Params: params,
 				Seed: j.seed, Dataset: "mnist", DataDir: dir, Epochs: *epochs, BatchSize: 128,
 				TrainLimit: *trainLimit, TestLimit: *testLimit, Threads: *threads, Keep: "last",
 			}
@@ -311,41 +319,4 @@ func names() string {
 		n = append(n, r.name)
 	}
 	return strings.Join(n, ",")
-}
-
-// parseSet reads -set's key=JSON pairs (split at commas outside brackets
-// and quotes) into key, value, key, value... for with.
-func parseSet(s string) ([]any, error) {
-	var kv []any
-	for s != "" {
-		depth, inStr, end := 0, false, len(s)
-		for i, c := range s {
-			switch {
-			case c == '"':
-				inStr = !inStr
-			case inStr:
-			case c == '[' || c == '{':
-				depth++
-			case c == ']' || c == '}':
-				depth--
-			case c == ',' && depth == 0:
-				end = i
-			}
-			if end != len(s) {
-				break
-			}
-		}
-		pair := s[:end]
-		s = strings.TrimPrefix(s[end:], ",")
-		k, v, ok := strings.Cut(pair, "=")
-		if !ok {
-			return nil, fmt.Errorf("-set: %q is not key=value", pair)
-		}
-		var val any
-		if err := json.Unmarshal([]byte(v), &val); err != nil {
-			return nil, fmt.Errorf("-set: %s: %q is not a JSON value (quote strings: %s='\"x\"')", k, v, k)
-		}
-		kv = append(kv, strings.TrimSpace(k), val)
-	}
-	return kv, nil
 }
