@@ -15,10 +15,6 @@ func symEig(a []float64, n int) (vals, vecs []float64, ok bool) {
 	var v mat.Dense
 	eig.VectorsTo(&v)
 	vecs = make([]float64, n*n)
-	for i := range n {
-		for j := range n {
-			vecs[j*n+i] = v.At(i, j)
-		}
-	}
+	mat.NewDense(n, n, vecs).Copy(v.T()) // Vᵀ row-major is V column-major
 	return eig.Values(nil), vecs, true
 }

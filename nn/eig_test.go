@@ -42,16 +42,13 @@ func TestSymEig(t *testing.T) {
 			for i := range n {
 				dot += v[i] * vecs[k*n+i]
 			}
-			if want := float64(bool2int(k == j)); math.Abs(dot-want) > 1e-9 {
+			want := 0.0
+			if k == j {
+				want = 1
+			}
+			if math.Abs(dot-want) > 1e-9 {
 				t.Fatalf("v%d · v%d = %g, want %g", j, k, dot, want)
 			}
 		}
 	}
-}
-
-func bool2int(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
