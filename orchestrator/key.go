@@ -42,7 +42,7 @@ func RunKey(r *Run) string {
 }
 
 // Hash is the spec's identity: everything that decides which runs exist and
-// what they compute. Budget fields (run_cap, samples, parallel, timeout,
+// what they compute. Budget fields (run_cap, samples, parallel, threads, timeout,
 // attempts, the objective's target, checkpoint keeping) and the description
 // are left out, so they may change between invocations of a sweep; anything
 // else changing means the stored runs belong to a different experiment.
