@@ -5,7 +5,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -90,7 +92,7 @@ func (s *Spec) identity() map[string]any {
 func (s *Spec) Changes(old *Spec) []string {
 	a, b := s.identity(), old.identity()
 	var out []string
-	for _, k := range sortedKeys(a) {
+	for _, k := range slices.Sorted(maps.Keys(a)) {
 		if k == "blocks" {
 			continue
 		}
@@ -118,7 +120,7 @@ func (s *Spec) Changes(old *Spec) []string {
 		for k := range pb {
 			names[k] = true
 		}
-		for _, k := range sortedKeys(names) {
+		for _, k := range slices.Sorted(maps.Keys(names)) {
 			if canonical(pa[k]) != canonical(pb[k]) {
 				out = append(out, "params."+k)
 			}

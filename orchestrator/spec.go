@@ -3,14 +3,17 @@ package orchestrator
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/aexp/aexp/internal/suggest"
 )
 
 // Spec is a parsed, checked sweep spec. Parse fills every default, so the
@@ -238,12 +241,12 @@ var specKeys = map[string][]string{
 // checkKeys reports keys of m not in the allowed list for table kind.
 func (p *parser) checkKeys(m map[string]any, kind, path string) {
 	allowed := specKeys[kind]
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if contains(allowed, k) {
 			continue
 		}
 		msg := fmt.Sprintf("unknown key %q", k)
-		if s := suggest(k, allowed); s != "" {
+		if s := suggest.Closest(k, allowed); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		} else if t := homeOf(k, kind); t != "" {
 			msg += fmt.Sprintf(" (it belongs in [%s])", t)
@@ -904,7 +907,7 @@ func (p *parser) choice(m map[string]any, key, path, def string, choices ...stri
 	}
 	if _, ok := m[key].(string); ok {
 		msg := fmt.Sprintf("%q is not one of %s", s, quoteList(choices))
-		if g := suggest(s, choices); g != "" {
+		if g := suggest.Closest(s, choices); g != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", g)
 		}
 		p.l.add(path, "%s", msg)
@@ -959,7 +962,7 @@ func (p *parser) float(m map[string]any, key, path string, def float64) float64 
 // orderedKeys returns the keys of m in the order they are written in the
 // file (by line, then name), so grid axes follow the spec's order.
 func (p *parser) orderedKeys(m map[string]any, base string) []string {
-	keys := sortedKeys(m)
+	keys := slices.Sorted(maps.Keys(m))
 	sort.SliceStable(keys, func(i, j int) bool {
 		return p.spec.pos.line(joinPath(base, keys[i])) < p.spec.pos.line(joinPath(base, keys[j]))
 	})
@@ -1085,15 +1088,6 @@ func describe(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -1112,42 +1106,6 @@ func quoteList(list []string) string {
 		return strings.Join(q, "")
 	}
 	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
-}
-
-// suggest returns the candidate closest to s when it is a plausible typo
-// (a small edit distance, or one is a prefix of the other).
-func suggest(s string, candidates []string) string {
-	best, bestD := "", max(2, len(s)/3)+1
-	for _, c := range candidates {
-		d := editDistance(s, c)
-		if len(s) >= 3 && (strings.HasPrefix(c, s) || strings.HasPrefix(s, c)) {
-			d = min(d, 1)
-		}
-		if d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func plural(n int, word string) string {

@@ -7,12 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/aexp/aexp/dataset"
+	"github.com/aexp/aexp/internal/suggest"
 	"github.com/aexp/aexp/variant"
 )
 
@@ -62,9 +65,9 @@ func Check(ctx context.Context, pl *Plan, plugins map[string]string) (*Checked, 
 	for _, name := range names {
 		path, ok := plugins[name]
 		if !ok {
-			known := sortedKeys(plugins)
+			known := slices.Sorted(maps.Keys(plugins))
 			msg := fmt.Sprintf("unknown variant %q: no plugin binary %s%s was found", name, variant.BinaryPrefix, name)
-			if g := suggest(name, known); g != "" {
+			if g := suggest.Closest(name, known); g != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", g)
 			}
 			if len(known) > 0 {
@@ -97,7 +100,7 @@ func Check(ctx context.Context, pl *Plan, plugins map[string]string) (*Checked, 
 		}
 		if !contains(known, s.Objective.Metric) {
 			msg := fmt.Sprintf("variant %s does not report %q", name, s.Objective.Metric)
-			if g := suggest(s.Objective.Metric, known); g != "" {
+			if g := suggest.Closest(s.Objective.Metric, known); g != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", g)
 			}
 			sort.Strings(known)

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/aexp/aexp/internal/suggest"
 )
 
 // Schema derives a parameter schema from a typed config struct, so a plugin
@@ -313,14 +315,11 @@ func Validate(params []Param, values map[string]any) (map[string]any, error) {
 
 func unknownMsg(k string, params []Param) string {
 	names := make([]string, len(params))
-	best, bestD := "", 3
 	for i, p := range params {
 		names[i] = p.Name
-		if d := editDistance(k, p.Name); d < bestD {
-			best, bestD = p.Name, d
-		}
 	}
 	sort.Strings(names)
+	best := suggest.Closest(k, names)
 	msg := "unknown parameter"
 	if best != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", best)
@@ -329,26 +328,6 @@ func unknownMsg(k string, params []Param) string {
 		return msg + "; this variant takes no parameters"
 	}
 	return msg + "; known: " + strings.Join(names, ", ")
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // checked is canonical followed by checkRange.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -418,13 +419,13 @@ func WriteHTML(w io.Writer, p Page) error {
 	o := FigureOptions{Labels: p.Labels}
 	for _, r := range p.Runs {
 		rv := runView{Title: fmt.Sprintf("%s — %s on %s, seed %d, %s", o.label(r), r.Variant, r.Dataset, r.Seed, r.Status)}
-		for _, k := range sortedKeys(r.Params) {
+		for _, k := range slices.Sorted(maps.Keys(r.Params)) {
 			rv.Params = append(rv.Params, kv{k, FormatValue(r.Params[k])})
 		}
-		for _, k := range sortedKeys(r.Final) {
+		for _, k := range slices.Sorted(maps.Keys(r.Final)) {
 			rv.Final = append(rv.Final, kv{k, strconv.FormatFloat(r.Final[k], 'g', 6, 64)})
 		}
-		for _, k := range sortedKeys(r.Meta) {
+		for _, k := range slices.Sorted(maps.Keys(r.Meta)) {
 			rv.Facts = append(rv.Facts, kv{k, r.Meta[k]})
 		}
 		v.RunViews = append(v.RunViews, rv)
@@ -435,15 +436,6 @@ func WriteHTML(w io.Writer, p Page) error {
 	}
 	_, err := w.Write(b.Bytes())
 	return err
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{

@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -247,7 +249,7 @@ func writeRunText(w io.Writer, v *runView, allEpochs bool) error {
 	}
 	p.f("  epochs     %d\n", r.Epochs)
 	if len(r.Meta) > 0 {
-		keys := sortedKeys(r.Meta)
+		keys := slices.Sorted(maps.Keys(r.Meta))
 		parts := make([]string, len(keys))
 		for i, k := range keys {
 			parts[i] = k + "=" + r.Meta[k]
@@ -281,7 +283,7 @@ func writeRunText(w io.Writer, v *runView, allEpochs bool) error {
 		p.f("  (none)\n")
 	}
 	tw, flush := alignedTable(w)
-	for _, k := range sortedKeys(v.Params) {
+	for _, k := range slices.Sorted(maps.Keys(v.Params)) {
 		fmt.Fprintf(tw, "  %s\t%s\n", k, paramText(v.Params[k]))
 	}
 	flush()
@@ -384,15 +386,6 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // curveColumns picks the per-epoch metrics (objective first, then the
