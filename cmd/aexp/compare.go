@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -40,9 +39,7 @@ Flags:
 
 // runCompare implements `aexp compare`.
 func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, compareUsage); fs.PrintDefaults() }
+	fs := newFlags("compare", compareUsage, stderr)
 	dbFile := dbPath(fs)
 	sweep := fs.String("sweep", "", "compare the runs of this sweep (id or name)")
 	best := fs.Int("best", 0, "keep only the K best configurations (seed groups count once)")

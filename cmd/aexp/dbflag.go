@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -46,6 +47,15 @@ func openReadOnly(path string) (*store.DB, error) {
 		return nil, fmt.Errorf("no aexp database at %s: run `aexp sweep SPEC.toml` to create one, or point --db or AEXP_DB at an existing file", path)
 	}
 	return db, err
+}
+
+// newFlags is a command's flag set: errors go to stderr, and -h prints the
+// command's usage text followed by its flags.
+func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	return fs
 }
 
 // parseArgs parses args with fs, allowing flags after positional arguments

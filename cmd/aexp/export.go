@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -34,9 +33,7 @@ Flags:
 
 // runExport implements `aexp export`.
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, exportUsage); fs.PrintDefaults() }
+	fs := newFlags("export", exportUsage, stderr)
 	db := dbPath(fs)
 	out := fs.String("o", "", "output file (required; - for stdout)")
 	epoch := fs.Int("epoch", 0, "the checkpoint of this epoch (default: the newest kept one)")

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -39,9 +38,7 @@ const maxSequencePanels = 8
 
 // runReconstruct implements `aexp reconstruct`.
 func runReconstruct(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("reconstruct", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, reconstructUsage); fs.PrintDefaults() }
+	fs := newFlags("reconstruct", reconstructUsage, stderr)
 	dbFile := dbPath(fs)
 	out := fs.String("o", "", "output file: .png or .safetensors (default recon-run-RUN.png)")
 	n := fs.Int("n", 0, "number of test inputs (default: all stored, else 16)")

@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -48,9 +47,7 @@ func runRuns(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// process that exits right after, collecting less often saves a third
 	// of the CPU time.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	fs := flag.NewFlagSet("runs", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, runsUsage); fs.PrintDefaults() }
+	fs := newFlags("runs", runsUsage, stderr)
 	db := dbPath(fs)
 	sweep := fs.String("sweep", "", "only runs of this sweep (id or name)")
 	variant := fs.String("variant", "", "only runs of this variant (e.g. vae)")

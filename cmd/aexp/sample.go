@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"image"
 	"io"
@@ -32,9 +31,7 @@ Flags:
 
 // runSample implements `aexp sample`.
 func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, sampleUsage); fs.PrintDefaults() }
+	fs := newFlags("sample", sampleUsage, stderr)
 	dbFile := dbPath(fs)
 	n := fs.Int("n", 64, "number of samples")
 	out := fs.String("o", "", "output file: .png (a grid) or .safetensors (default samples-run-RUN.png)")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -46,9 +45,7 @@ const maxCurveRows = 20
 
 // runShow implements `aexp show`.
 func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("show", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, showUsage); fs.PrintDefaults() }
+	fs := newFlags("show", showUsage, stderr)
 	db := dbPath(fs)
 	asJSON := fs.Bool("json", false, "print JSON: run, params, metric summary, history, artifacts")
 	allEpochs := fs.Bool("all-epochs", false, "print every epoch of the curves")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"runtime"
@@ -25,9 +24,7 @@ Examples:
 `
 
 func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("version", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, versionUsage); fs.PrintDefaults() }
+	fs := newFlags("version", versionUsage, stderr)
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
