@@ -26,38 +26,6 @@ import (
 	"github.com/aexp/aexp/orchestrator"
 )
 
-var (
-	binOnce sync.Once
-	binDir  string
-	binErr  error
-)
-
-// bins builds aexp and the test plugin (as aexp-variant-test) once.
-func bins(t testing.TB) string {
-	t.Helper()
-	binOnce.Do(func() {
-		binDir, binErr = os.MkdirTemp("", "aexp-orch-bin-")
-		if binErr != nil {
-			return
-		}
-		var wg sync.WaitGroup
-		errs := make([]error, 2)
-		for i, job := range [][2]string{{"cmd/aexp", "aexp"}, {"internal/testplugin", "aexp-variant-test"}} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errs[i] = buildtest.Build(job[0], filepath.Join(binDir, job[1]))
-			}()
-		}
-		wg.Wait()
-		binErr = errors.Join(errs...)
-	})
-	if binErr != nil {
-		t.Fatalf("building binaries: %v", binErr)
-	}
-	return binDir
-}
-
 var gomodcache = sync.OnceValue(func() string {
 	out, _ := exec.Command("go", "env", "GOMODCACHE").Output()
 	return strings.TrimSpace(string(out))
@@ -65,6 +33,11 @@ var gomodcache = sync.OnceValue(func() string {
 
 // aexp returns a command running the aexp binary in dir, finding plugins
 // only in the test's binary directory.
+// bins builds aexp and the test plugin (as aexp-variant-test) once.
+func bins(t testing.TB) string {
+	return buildtest.Binaries(t, map[string]string{"cmd/aexp": "aexp", "internal/testplugin": "aexp-variant-test"})
+}
+
 func aexp(t testing.TB, dir string, args ...string) *exec.Cmd {
 	bin := bins(t)
 	cmd := exec.Command(filepath.Join(bin, "aexp"), args...)

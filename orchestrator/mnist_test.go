@@ -5,36 +5,29 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aexp/aexp/dataset"
 	"github.com/aexp/aexp/internal/buildtest"
 )
 
-var denseOnce = sync.OnceValue(func() error {
-	return buildtest.Build("plugins/dense", filepath.Join(binDir, "aexp-variant-dense"))
-})
-
-// needDense builds the real dense plugin next to aexp; a missing MNIST fails
-// the test with what to run.
-func needDense(t testing.TB) {
+// needDense builds the real dense plugin and returns its folder, for
+// --plugin-dir (the test plugin's folder stays as the other tests expect
+// it); a missing MNIST fails the test with what to run.
+func needDense(t testing.TB) string {
 	t.Helper()
 	if _, err := dataset.MNISTDir(); err != nil {
 		t.Fatalf("no MNIST (make test fetches it with `make mnist`): %v", err)
 	}
-	bins(t)
-	if err := denseOnce(); err != nil {
-		t.Fatal(err)
-	}
+	bins(t) // aexp too, before any timing starts
+	return buildtest.Binaries(t, map[string]string{"plugins/dense": "aexp-variant-dense"})
 }
 
 // TestDenseMNISTEndToEnd: the walking skeleton's sweep path on real data.
 func TestDenseMNISTEndToEnd(t *testing.T) {
 	t.Parallel()
-	needDense(t)
+	plugins := needDense(t)
 	dir := t.TempDir()
 	spec := writeSpec(t, dir, "dense.toml", `name = "dense-mnist"
 variant = "dense"
@@ -51,7 +44,7 @@ lr = 3e-3
 [checkpoints]
 keep = "best"
 `)
-	r := run(t, dir, "sweep", spec)
+	r := run(t, dir, "sweep", "--plugin-dir", plugins, spec)
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -119,7 +112,7 @@ func tensorShape(t testing.TB, b []byte, name string) []int {
 //
 //	CGO_LDFLAGS=-lopenblas go test -tags openblas ./orchestrator -run XXX -bench SweepParallel -benchtime 1x -count 3
 func BenchmarkSweepParallel(b *testing.B) {
-	needDense(b)
+	plugins := needDense(b)
 	spec := `name = "bench"
 variant = "dense"
 dataset = "mnist"
@@ -144,7 +137,7 @@ lr = [1e-3, 2e-3, 3e-3, 4e-3]
 					dir := b.TempDir()
 					writeSpec(b, dir, "bench.toml", spec)
 					b.StartTimer()
-					cmd := aexp(b, dir, "sweep", "--parallel", fmt.Sprint(par), "--threads", fmt.Sprint(threads), "bench.toml")
+					cmd := aexp(b, dir, "sweep", "--plugin-dir", plugins, "--parallel", fmt.Sprint(par), "--threads", fmt.Sprint(threads), "bench.toml")
 					var errb bytes.Buffer
 					cmd.Stderr = &errb
 					if err := cmd.Run(); err != nil {

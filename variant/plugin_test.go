@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,26 +18,11 @@ import (
 	"github.com/aexp/aexp/variant"
 )
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	buildErr  error
-)
-
 // testPlugin builds internal/testplugin once per test process and returns
 // the path of aexp-variant-test.
 func testPlugin(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "aexp-variant-test-")
-		if buildErr == nil {
-			buildErr = buildtest.Build("internal/testplugin", filepath.Join(buildDir, "aexp-variant-test"))
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return filepath.Join(buildDir, "aexp-variant-test")
+	dir := buildtest.Binaries(t, map[string]string{"internal/testplugin": "aexp-variant-test"})
+	return filepath.Join(dir, "aexp-variant-test")
 }
 
 // copyPlugin copies the test plugin into dir under aexp-variant-<name>.

@@ -4,6 +4,7 @@
 package buildtest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,21 +16,50 @@ import (
 	"github.com/aexp/aexp/nn"
 )
 
-var (
-	once sync.Once
-	dir  string
-	err  error
-)
-
 // Bin builds bin/aexp and bin/aexp-variant-<name> for every plugins/<name>
 // into one temporary directory per test process and returns its path.
 func Bin(t testing.TB) string {
 	t.Helper()
-	once.Do(func() { dir, err = build() })
-	if err != nil {
-		t.Fatalf("building binaries: %v", err)
+	bins := map[string]string{"cmd/aexp": "aexp"}
+	if root, err := Root(); err == nil {
+		plugins, _ := filepath.Glob(filepath.Join(root, "plugins", "*", "main.go"))
+		for _, m := range plugins {
+			name := filepath.Base(filepath.Dir(m))
+			bins["plugins/"+name] = "aexp-variant-" + name
+		}
 	}
-	return dir
+	return Binaries(t, bins)
+}
+
+var (
+	mu    sync.Mutex
+	built = map[string]*buildOnce{}
+)
+
+type buildOnce struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// Binaries builds each package (a folder relative to the module root) to a
+// binary of the given name, side by side, into a temporary directory whose
+// path it returns. The same set is built once per test process.
+func Binaries(t testing.TB, bins map[string]string) string {
+	t.Helper()
+	key := fmt.Sprint(bins) // fmt prints maps sorted by key
+	mu.Lock()
+	b := built[key]
+	if b == nil {
+		b = &buildOnce{}
+		built[key] = b
+	}
+	mu.Unlock()
+	b.once.Do(func() { b.dir, b.err = build(bins) })
+	if b.err != nil {
+		t.Fatalf("building binaries: %v", b.err)
+	}
+	return b.dir
 }
 
 // Root returns the module root directory.
@@ -75,36 +105,25 @@ func Command(pkg, out string) *exec.Cmd {
 	return cmd
 }
 
-func build() (string, error) {
-	root, err := Root()
-	if err != nil {
-		return "", err
-	}
+func build(bins map[string]string) (string, error) {
 	d, err := os.MkdirTemp("", "aexp-bin-")
 	if err != nil {
 		return "", err
 	}
-	jobs := map[string]string{"cmd/aexp": filepath.Join(d, "aexp")}
-	plugins, _ := filepath.Glob(filepath.Join(root, "plugins", "*", "main.go"))
-	for _, m := range plugins {
-		name := filepath.Base(filepath.Dir(m))
-		jobs["plugins/"+name] = filepath.Join(d, "aexp-variant-"+name)
-	}
 	var wg sync.WaitGroup
-	errs := make(chan error, len(jobs))
-	for pkg, out := range jobs {
+	errs := make([]error, 0, len(bins))
+	var emu sync.Mutex
+	for pkg, name := range bins {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := Build(pkg, out); err != nil {
-				errs <- err
+			if err := Build(pkg, filepath.Join(d, name)); err != nil {
+				emu.Lock()
+				errs = append(errs, err)
+				emu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	close(errs)
-	for e := range errs {
-		return "", e
-	}
-	return d, nil
+	return d, errors.Join(errs...)
 }
