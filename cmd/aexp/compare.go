@@ -414,7 +414,11 @@ func compareObjective(ctx context.Context, db *store.DB, runs []viz.Run, metric,
 		return objs[0], "", nil
 	case len(objs) > 1:
 		o := viz.Objective{Metric: "val_loss", Goal: store.Minimize}
-		return o, fmt.Sprintf("the runs' sweeps rank by different objectives (%v); ranking by val_loss (use --objective to choose)", objs), nil
+		names := make([]string, len(objs))
+		for i, x := range objs {
+			names[i] = x.Metric + " (" + x.Goal + ")"
+		}
+		return o, fmt.Sprintf("the runs' sweeps rank by different objectives (%s); ranking by val_loss (use --objective to choose)", strings.Join(names, ", ")), nil
 	}
 	return viz.Objective{Metric: "val_loss", Goal: store.Minimize}, "", nil
 }

@@ -297,3 +297,36 @@ func TestRunPictures(t *testing.T) {
 		t.Error("a missing run made a report")
 	}
 }
+
+// Runs of sweeps with different objectives: the note names them in words,
+// not as a printed Go struct.
+func TestCompareMixedObjectivesNote(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "aexp.db")
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, obj := range []string{"val_neg_elbo", "test_mse"} {
+		sw, _, err := db.EnsureSweepSpec(ctx, store.SweepSpec{Name: obj, Spec: "x", SpecHash: obj, Objective: obj, Goal: store.Minimize})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := db.EnsureRuns(ctx, sw.ID, []store.RunSpec{{Key: obj, Variant: "vae", Dataset: "mnist", Params: map[string]any{"lr": 1e-3 * float64(i+1)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.StartRun(ctx, rs[0].ID, store.RunStart{})
+		db.RecordEpoch(ctx, rs[0].ID, 1, map[string]float64{"train_loss": 0.1, "val_loss": 0.1})
+		db.FinishRun(ctx, rs[0].ID, store.RunFinish{Status: store.StatusDone})
+	}
+	db.Close()
+	_, stderr, err := cli(t, "compare", "--db", path, "1", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "different objectives (val_neg_elbo (minimize), test_mse (minimize)); ranking by val_loss"
+	if !strings.Contains(stderr, want) || strings.Contains(stderr, "{") {
+		t.Errorf("stderr:\n%s\nwant %q and no Go struct", stderr, want)
+	}
+}

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
-	"sort"
+	"slices"
 	"syscall"
+
+	"github.com/aexp/aexp/internal/suggest"
 )
 
 // Exit codes, documented in the README.
@@ -75,31 +78,64 @@ func exitCode(err error) int {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
-			return withCode(exitUsage, errors.New(""))
-		}
-		return nil
+		return withCode(exitUsage, errors.New(""))
 	}
-	cmd, ok := commands[args[0]]
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(stdout)
+		return nil
+	case "help":
+		return help(ctx, args[1:], stdout)
+	case "-version", "--version":
+		return runVersion(ctx, nil, stdout, stderr)
+	}
+	cmd, ok := lookup(args[0])
 	if !ok {
-		usage(stderr)
-		return withCode(exitUsage, fmt.Errorf("unknown command %q", args[0]))
+		return withCode(exitUsage, unknownCommand(args[0]))
 	}
 	return cmd.run(ctx, args[1:], stdout, stderr)
+}
+
+// help is `aexp help [COMMAND]`: the overview, or a command's own -h text,
+// on stdout (so it pipes into a pager) with exit status 0.
+func help(ctx context.Context, args []string, stdout io.Writer) error {
+	switch len(args) {
+	case 0:
+		usage(stdout)
+		return nil
+	case 1:
+		cmd, ok := lookup(args[0])
+		if !ok {
+			return withCode(exitUsage, unknownCommand(args[0]))
+		}
+		return cmd.run(ctx, []string{"-h"}, stdout, stdout)
+	}
+	return withCode(exitUsage, fmt.Errorf("help: want at most one command, got %q", args))
+}
+
+func lookup(name string) (command, bool) {
+	cmd, ok := commands[name]
+	return cmd, ok
+}
+
+// unknownCommand says so, with the closest command name when it looks like
+// a typo, as git and go do.
+func unknownCommand(name string) error {
+	msg := fmt.Sprintf("unknown command %q", name)
+	if g := suggest.Closest(name, append(slices.Sorted(maps.Keys(commands)), "help")); g != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", g)
+	}
+	return errors.New(msg + "; 'aexp help' lists the commands")
 }
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "aexp: autoencoder experiments — sweeps, plugins, one SQLite file")
 	fmt.Fprintln(w, "\nUsage: aexp <command> [flags] [args]\n\nCommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(commands)) {
 		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'aexp <command> -h' for a command's flags and examples.")
+	fmt.Fprintln(w, "\nRun 'aexp help <command>' (or 'aexp <command> -h') for a command's flags and examples;")
+	fmt.Fprintln(w, "'aexp --version' prints the version.")
 }

@@ -85,8 +85,13 @@ func sweepCommand(ctx context.Context, name string, args []string, stdout, stder
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&f.pluginDir, "plugin-dir", "", "directory holding aexp-variant-* plugins (searched before $AEXP_PLUGIN_DIR, aexp's own directory and $PATH)")
-	fs.BoolVar(&f.asJSON, "json", false, "with --dry-run/plan: print the plan as JSON")
-	fs.BoolVar(&f.noValidate, "no-validate", false, "with --dry-run/plan: do not start the plugins to validate params")
+	// the plan-only flags say "with --dry-run" in sweep's help, not in plan's
+	with := ""
+	if name == "sweep" {
+		with = "with --dry-run: "
+	}
+	fs.BoolVar(&f.asJSON, "json", false, with+"print the plan as JSON")
+	fs.BoolVar(&f.noValidate, "no-validate", false, with+"do not start the plugins to validate params")
 	if name == "sweep" {
 		f.db = dbPath(fs)
 		fs.IntVar(&f.parallel, "parallel", 0, "runs side by side (overrides budget.parallel; default: the number of cores)")
