@@ -115,8 +115,11 @@ func (s Setup) Dim() int {
 // [Common]; its parameter schema is derived from C (see variant.Schema).
 type Spec[C any] struct {
 	Name, Version, Doc string
-	// Metrics documents the model's own metrics (those of its Evaluator,
-	// prefixed val_/test_), shown by `aexp plugins`.
+	// Metrics documents the model's own metrics, shown by `aexp plugins`:
+	// every key k its Evaluator returns, under the names the run reports,
+	// val_k and test_k (with the prefix; the shared metrics are documented
+	// already). The conformance kit checks that the documented and the
+	// reported metrics are the same set.
 	Metrics []variant.MetricInfo
 	// Build makes a model for a config and the data's shape. An error
 	// (e.g. an impossible combination of parameters) fails the run.

@@ -48,6 +48,7 @@ var commands = map[string]command{
 	"runs":        {"list runs (filters, --json, --csv)", runRuns},
 	"show":        {"one run: params, curves, final metrics, artifacts", runShow},
 	"compare":     {"runs side by side: differing params, metrics, pictures", runCompare},
+	"conform":     {"run the conformance checks against a plugin executable (any language)", runConform},
 	"sample":      {"new data from a generative run's checkpoint", runSample},
 	"reconstruct": {"reconstructions of test inputs by a run's checkpoint", runReconstruct},
 	"export":      {"write a run's checkpoint as a safetensors file", runExport},

@@ -72,6 +72,9 @@ var sparse = train.Spec[Config]{
 	Doc:     "Sparse autoencoder: the dense model plus an L1 or KL sparsity penalty on the code.",
 	Metrics: []variant.MetricInfo{
 		{Name: "val_rec", Doc: "reconstruction loss alone on the validation split, every epoch (val_loss adds the penalty)", Goal: "minimize"},
+		{Name: "val_code_mean", Doc: "mean activation of the code units on the validation split, every epoch", Goal: "minimize"},
+		{Name: "val_penalty", Doc: "the sparsity penalty on the validation split (before the weight), every epoch", Goal: "minimize"},
+		{Name: "test_rec", Doc: "reconstruction loss alone on the test set", Goal: "minimize"},
 		{Name: "test_code_mean", Doc: "mean activation of the code units on the test set", Goal: "minimize"},
 		{Name: "test_penalty", Doc: "the sparsity penalty on the test set (before the weight)", Goal: "minimize"},
 	},

@@ -1,5 +1,6 @@
-// Package varianttest is the conformance kit for aexp variant plugins.
-// Every plugin runs it from its own tests, against its real binary:
+// Package varianttest is the Go test API of the conformance kit for aexp
+// variant plugins. Every plugin runs it from its own tests, against its real
+// binary:
 //
 //	func TestConformance(t *testing.T) {
 //		bin := varianttest.Build(t, ".") // go build this package as aexp-variant-<dir name>
@@ -8,62 +9,45 @@
 //		})
 //	}
 //
-// Run starts the plugin as the host does ([variant.Launch]) and checks that:
-//   - Describe is complete: name (matching the binary's aexp-variant-<name>),
-//     version, doc, a doc and a valid type, bounds and default for every
-//     parameter, documented metrics, known capabilities;
-//   - unknown parameters, wrong types, out-of-range values and bad choices
-//     are rejected with an error naming the parameter;
-//   - Train reports every epoch, numbered from 1, with finite train_loss and
-//     val_loss, then one Final event with test_mse and pca_mse;
-//   - the same seed gives the same trajectory, in two separate processes;
-//   - cancelling Train returns within one second;
-//   - the run sends a checkpoint in safetensors format, and, when the
-//     plugin declares the capabilities, Reconstruct and Sample work from
-//     it; without them they answer variant.ErrUnimplemented;
-//   - the plugin writes nothing to stdout.
-//
-// The request should be small: the kit trains about four times with it.
-// Parameters it leaves out take their defaults.
+// The checks themselves live in package variant/conform, which `aexp
+// conform PATH` runs against plugins in any language; see [conform.Start]
+// for what they check. The request should be small: the kit trains about
+// four times with it. Parameters it leaves out take their defaults.
 package varianttest
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"math"
 	"path/filepath"
-	"slices"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/aexp/aexp/internal/buildtest"
 	"github.com/aexp/aexp/variant"
+	"github.com/aexp/aexp/variant/conform"
 )
 
 // CancelDeadline is how soon Train must return after its context is
 // cancelled.
-const CancelDeadline = time.Second
-
-// callTimeout bounds every call the kit makes.
-const callTimeout = 10 * time.Minute
+const CancelDeadline = conform.CancelDeadline
 
 // Build compiles the Go package pkg (a directory or import path, as for
 // go build, relative to the test's working directory) into a temporary
 // directory as aexp-variant-<name>, where name is the base name of the
 // package directory, and returns the binary's path. It uses the BLAS build
-// tag of the test binary.
+// tag of the test binary. When the folder is not named after the variant,
+// use [BuildAs].
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
 	dir := pkg
 	if abs, err := filepath.Abs(pkg); err == nil {
 		dir = abs
 	}
-	name := filepath.Base(dir)
+	return BuildAs(t, pkg, filepath.Base(dir))
+}
+
+// BuildAs is [Build] with the variant's name given: the binary is
+// aexp-variant-<name>, and the kit checks that Describe reports that name.
+func BuildAs(t testing.TB, pkg, name string) string {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), variant.BinaryPrefix+name)
 	if b, err := buildtest.Command(pkg, out).CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
@@ -71,521 +55,30 @@ func Build(t testing.TB, pkg string) string {
 	return out
 }
 
-// Run runs the conformance checks against the plugin binary at path, as
-// subtests of t. req is a small, fast training request; its Epochs should
-// be at least 2.
+// Run runs the conformance checks against the plugin binary at path, each
+// as a subtest of t. req is a small, fast training request; its Epochs
+// should be at least 2.
 func Run(t *testing.T, path string, req variant.TrainRequest) {
 	t.Helper()
-	s := &suite{path: path, req: req}
-	p, err := s.launch(context.Background())
+	s, err := conform.Start(context.Background(), path, req)
 	if err != nil {
 		t.Fatalf("launching the plugin: %v", err)
 	}
-	defer p.Kill()
-	s.p = p
-	ok := t.Run("Describe", func(t *testing.T) { report(t, s.describe()) })
-	if !ok || s.info.Name == "" {
-		t.Fatal("Describe failed; skipping the other checks")
-	}
-	for _, c := range s.checks() {
-		t.Run(c.name, func(t *testing.T) { report(t, c.fn()) })
+	defer s.Close()
+	for i, c := range s.Checks() {
+		ok := t.Run(c.Name, func(t *testing.T) {
+			for _, e := range c.Run() {
+				t.Error(e)
+			}
+		})
+		if i == 0 && !ok {
+			t.Fatal("Describe failed; skipping the other checks")
+		}
 	}
 }
 
 // Check runs the same checks as [Run] without a testing.T and returns every
 // failure, joined; nil means the plugin conforms.
 func Check(ctx context.Context, path string, req variant.TrainRequest) error {
-	s := &suite{path: path, req: req}
-	p, err := s.launch(ctx)
-	if err != nil {
-		return fmt.Errorf("launching the plugin: %w", err)
-	}
-	defer p.Kill()
-	s.p = p
-	var all []error
-	if errs := s.describe(); len(errs) > 0 {
-		return prefix("Describe", errs)
-	}
-	for _, c := range s.checks() {
-		if errs := c.fn(); len(errs) > 0 {
-			all = append(all, prefix(c.name, errs))
-		}
-	}
-	return errors.Join(all...)
-}
-
-func prefix(name string, errs []error) error {
-	for i, e := range errs {
-		errs[i] = fmt.Errorf("%s: %w", name, e)
-	}
-	return errors.Join(errs...)
-}
-
-func report(t *testing.T, errs []error) {
-	t.Helper()
-	for _, e := range errs {
-		t.Error(e)
-	}
-}
-
-type check struct {
-	name string
-	fn   func() []error
-}
-
-type suite struct {
-	path   string
-	req    variant.TrainRequest
-	p      *variant.Plugin
-	info   variant.Info
-	stdout buildtest.SyncBuffer
-	stderr buildtest.SyncBuffer
-	ckpt   *variant.Artifact
-	params map[string]any // req.Params with defaults filled
-}
-
-func (s *suite) launch(ctx context.Context) (*variant.Plugin, error) {
-	return variant.Launch(ctx, s.path, variant.LaunchOptions{
-		Stderr: &s.stderr, Stdout: &s.stdout, StartTimeout: 30 * time.Second,
-	})
-}
-
-func (s *suite) checks() []check {
-	return []check{
-		{"RejectsBadParams", s.badParams},
-		{"Train", s.train},
-		{"SameSeedSameTrajectory", s.determinism},
-		{"Cancel", s.cancel},
-		{"Checkpoint", s.checkpoint},
-		{"NoStdout", s.noStdout},
-	}
-}
-
-var paramTypes = []variant.ParamType{variant.Int, variant.Float, variant.String, variant.Bool, variant.IntList, variant.FloatList}
-
-func (s *suite) describe() []error {
-	var errs []error
-	fail := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
-	info, err := s.p.Describe(ctx)
-	if err != nil {
-		return []error{err}
-	}
-	s.info = info
-	if info.Name == "" {
-		fail("Info.Name is empty")
-	}
-	if want, ok := strings.CutPrefix(filepath.Base(s.path), variant.BinaryPrefix); ok && info.Name != want {
-		fail("Info.Name is %q but the binary is named %s", info.Name, filepath.Base(s.path))
-	}
-	if info.Version == "" {
-		fail("Info.Version is empty")
-	}
-	if strings.TrimSpace(info.Doc) == "" {
-		fail("Info.Doc is empty")
-	}
-	seen := map[string]bool{}
-	for _, p := range info.Params {
-		switch {
-		case p.Name == "":
-			fail("a parameter has no name")
-			continue
-		case seen[p.Name]:
-			fail("parameter %q is declared twice", p.Name)
-		}
-		seen[p.Name] = true
-		if !slices.Contains(paramTypes, p.Type) {
-			fail("parameter %q has unknown type %q", p.Name, p.Type)
-		}
-		if strings.TrimSpace(p.Doc) == "" {
-			fail("parameter %q has no doc", p.Name)
-		}
-		if p.Min != nil && p.Max != nil && *p.Min > *p.Max {
-			fail("parameter %q: min %v > max %v", p.Name, *p.Min, *p.Max)
-		}
-		if (p.Min != nil || p.Max != nil) && (p.Type == variant.String || p.Type == variant.Bool) {
-			fail("parameter %q: bounds on a %s parameter", p.Name, p.Type)
-		}
-		if len(p.Choices) > 0 && p.Type != variant.String {
-			fail("parameter %q: choices on a %s parameter", p.Name, p.Type)
-		}
-		if p.Default != nil {
-			if _, err := variant.Validate([]variant.Param{p}, nil); err != nil {
-				fail("default is invalid: %v", err)
-			}
-		}
-	}
-	for _, m := range info.Metrics {
-		if m.Name == "" || strings.TrimSpace(m.Doc) == "" {
-			fail("metric %q has no name or no doc", m.Name)
-		}
-		if m.Goal != "minimize" && m.Goal != "maximize" {
-			fail("metric %q: goal %q is not minimize or maximize", m.Name, m.Goal)
-		}
-	}
-	for _, c := range info.Capabilities {
-		if c != variant.CapSample && c != variant.CapReconstruct {
-			fail("unknown capability %q", c)
-		}
-	}
-	full, err := variant.Validate(info.Params, s.req.Params)
-	if err != nil {
-		fail("the kit's TrainRequest.Params do not validate against the schema: %v", err)
-	}
-	s.params = full
-	return errs
-}
-
-// withParam returns the request's params with k set to v.
-func (s *suite) withParam(k string, v any) map[string]any {
-	m := make(map[string]any, len(s.params)+1)
-	for k, v := range s.params {
-		m[k] = v
-	}
-	m[k] = v
-	return m
-}
-
-func (s *suite) badParams() []error {
-	type bad struct {
-		what   string
-		key    string
-		params map[string]any
-	}
-	cases := []bad{{"an unknown parameter", "aexp_conformance_unknown", s.withParam("aexp_conformance_unknown", 1)}}
-	for _, p := range s.info.Params {
-		wrong := any("not-a-number")
-		if p.Type == variant.String {
-			wrong = 42
-		}
-		cases = append(cases, bad{"a value of the wrong type", p.Name, s.withParam(p.Name, wrong)})
-		step := func(x float64) float64 { return math.Max(1, math.Abs(x)) }
-		for _, b := range []struct {
-			bound *float64
-			sign  float64
-		}{{p.Min, -1}, {p.Max, 1}} {
-			if b.bound == nil {
-				continue
-			}
-			x := *b.bound + b.sign*step(*b.bound)
-			var v any
-			switch p.Type {
-			case variant.Int:
-				v = int64(math.Round(x))
-			case variant.Float:
-				v = x
-			case variant.IntList:
-				v = []int64{int64(math.Round(x))}
-			case variant.FloatList:
-				v = []float64{x}
-			default:
-				continue
-			}
-			cases = append(cases, bad{"an out-of-range value", p.Name, s.withParam(p.Name, v)})
-		}
-		if len(p.Choices) > 0 {
-			cases = append(cases, bad{"a value outside the choices", p.Name, s.withParam(p.Name, "aexp-conformance-no-such-choice")})
-		}
-	}
-	var errs []error
-	for _, c := range cases {
-		req := s.req
-		req.Params = c.params
-		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-		err := s.p.Train(ctx, req, func(variant.Event) error { return nil })
-		cancel()
-		switch {
-		case err == nil:
-			errs = append(errs, fmt.Errorf("Train accepted %s for %q: %v", c.what, c.key, c.params[c.key]))
-		case !errors.Is(err, variant.ErrInvalidParams):
-			errs = append(errs, fmt.Errorf("%s for %q: the error does not match variant.ErrInvalidParams (return variant.Decode's error): %v", c.what, c.key, err))
-		case !strings.Contains(err.Error(), fmt.Sprintf("%q", c.key)):
-			errs = append(errs, fmt.Errorf("%s for %q: the error does not name the parameter: %v", c.what, c.key, err))
-		}
-		if s.p.Exited() {
-			return append(errs, fmt.Errorf("the plugin died: %v", err))
-		}
-	}
-	return errs
-}
-
-// trajectory is what a run reported.
-type trajectory struct {
-	epochs []variant.EpochReport
-	final  *variant.FinalReport
-	ckpt   *variant.Artifact // the last checkpoint; earlier ones are not kept
-	events int
-}
-
-func train(ctx context.Context, p *variant.Plugin, req variant.TrainRequest) (trajectory, error) {
-	var tr trajectory
-	err := p.Train(ctx, req, func(e variant.Event) error {
-		tr.events++
-		switch {
-		case e.Epoch != nil:
-			tr.epochs = append(tr.epochs, *e.Epoch)
-		case e.Final != nil:
-			tr.final = e.Final
-		case e.Artifact != nil && e.Artifact.Kind == variant.KindCheckpoint:
-			tr.ckpt = e.Artifact
-		}
-		return nil
-	})
-	return tr, err
-}
-
-func (s *suite) train() []error {
-	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
-	req := s.req
-	req.Params = s.params
-	tr, err := train(ctx, s.p, req)
-	if err != nil {
-		return []error{fmt.Errorf("Train: %v\nplugin stderr (tail):\n%s", err, tail(s.stderr.String()))}
-	}
-	var errs []error
-	fail := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if len(tr.epochs) != req.Epochs {
-		fail("%d epoch reports for %d epochs", len(tr.epochs), req.Epochs)
-	}
-	for i, e := range tr.epochs {
-		if e.Epoch != i+1 {
-			fail("epoch report %d is numbered %d", i+1, e.Epoch)
-		}
-		if len(e.Metrics) == 0 {
-			fail("epoch %d has no metrics", e.Epoch)
-		}
-		for _, k := range []string{"train_loss", "val_loss"} {
-			v, ok := e.Metrics[k]
-			if !ok {
-				fail("epoch %d lacks %s", e.Epoch, k)
-			} else if math.IsNaN(v) || math.IsInf(v, 0) {
-				fail("epoch %d: %s is %v", e.Epoch, k, v)
-			}
-		}
-	}
-	if tr.final == nil {
-		fail("no Final event")
-	} else {
-		for _, k := range []string{"test_mse", "pca_mse"} {
-			if _, ok := tr.final.Metrics[k]; !ok {
-				fail("the Final event lacks %s", k)
-			}
-		}
-	}
-	if tr.ckpt != nil {
-		s.ckpt = tr.ckpt
-	}
-	return errs
-}
-
-func (s *suite) determinism() []error {
-	req := s.req
-	req.Params = s.params
-	if req.Threads == 0 {
-		req.Threads = 1 // multi-threaded reductions may reorder sums
-	}
-	var trs [2]trajectory
-	for i := range trs {
-		// Separate processes: no state may leak between runs.
-		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-		p, err := s.launch(ctx)
-		if err != nil {
-			cancel()
-			return []error{err}
-		}
-		trs[i], err = train(ctx, p, req)
-		p.Kill()
-		cancel()
-		if err != nil {
-			return []error{fmt.Errorf("Train: %v", err)}
-		}
-	}
-	a, b := trs[0], trs[1]
-	if len(a.epochs) != len(b.epochs) {
-		return []error{fmt.Errorf("%d vs %d epochs with the same seed", len(a.epochs), len(b.epochs))}
-	}
-	var errs []error
-	for i := range a.epochs {
-		for _, k := range []string{"train_loss", "val_loss"} {
-			x, y := a.epochs[i].Metrics[k], b.epochs[i].Metrics[k]
-			if x != y && math.Abs(x-y) > 1e-9*math.Max(math.Abs(x), math.Abs(y)) {
-				errs = append(errs, fmt.Errorf("epoch %d: %s is %v in one run and %v in the other with the same seed", i+1, k, x, y))
-			}
-		}
-	}
-	return errs
-}
-
-func (s *suite) cancel() []error {
-	req := s.req
-	req.Params = s.params
-	req.Epochs = 1 << 20
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	first := make(chan struct{})
-	var once sync.Once
-	done := make(chan error, 1)
-	go func() {
-		done <- s.p.Train(ctx, req, func(e variant.Event) error {
-			if e.Epoch != nil {
-				once.Do(func() { close(first) })
-			}
-			return nil
-		})
-	}()
-	select {
-	case <-first:
-	case err := <-done:
-		return []error{fmt.Errorf("Train with %d epochs ended before the first epoch report: %v", req.Epochs, err)}
-	case <-time.After(callTimeout):
-		return []error{errors.New("no epoch report within the time limit")}
-	}
-	t0 := time.Now()
-	cancel()
-	var errs []error
-	select {
-	case err := <-done:
-		if d := time.Since(t0); d > CancelDeadline {
-			errs = append(errs, fmt.Errorf("Train returned %v after cancellation; the limit is %v", d.Round(time.Millisecond), CancelDeadline))
-		}
-		if !errors.Is(err, context.Canceled) {
-			errs = append(errs, fmt.Errorf("Train returned %v after cancellation, want context.Canceled", err))
-		}
-	case <-time.After(CancelDeadline + 5*time.Second):
-		return []error{fmt.Errorf("Train did not return within %v of cancellation", CancelDeadline+5*time.Second)}
-	}
-	// The host stops listening at once; the plugin's own Train must return
-	// too. The SDK's server logs "Train still running" when it does not.
-	time.Sleep(variant.CancelGrace + 300*time.Millisecond)
-	if strings.Contains(s.stderr.String(), "Train still running") {
-		errs = append(errs, fmt.Errorf("the plugin's Train kept running for more than %v after its context was cancelled", variant.CancelGrace))
-	}
-	// The plugin must still answer after a cancelled run.
-	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer dcancel()
-	if _, err := s.p.Describe(dctx); err != nil {
-		errs = append(errs, fmt.Errorf("Describe after a cancelled Train: %v", err))
-	}
-	return errs
-}
-
-func (s *suite) checkpoint() []error {
-	if s.ckpt == nil {
-		req := s.req
-		req.Params = s.params
-		req.Keep = "last"
-		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-		tr, err := train(ctx, s.p, req)
-		cancel()
-		if err != nil {
-			return []error{err}
-		}
-		if tr.ckpt == nil {
-			return []error{errors.New("Train sent no checkpoint artifact (kind \"checkpoint\")")}
-		}
-		s.ckpt = tr.ckpt
-	}
-	var errs []error
-	c := s.ckpt
-	if c.Format != "safetensors" {
-		errs = append(errs, fmt.Errorf("checkpoint format is %q, want safetensors", c.Format))
-	}
-	if err := checkSafetensors(c.Data); err != nil {
-		errs = append(errs, fmt.Errorf("checkpoint %q: %v", c.Name, err))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
-	has := func(cp string) bool { return slices.Contains(s.info.Capabilities, cp) }
-
-	a, err := s.p.Reconstruct(ctx, variant.ReconstructRequest{
-		Params: s.params, Checkpoint: c.Data, Dataset: s.req.Dataset, DataDir: s.req.DataDir, N: 4,
-	})
-	switch {
-	case has(variant.CapReconstruct) && err != nil:
-		errs = append(errs, fmt.Errorf("Reconstruct from the checkpoint: %v", err))
-	case has(variant.CapReconstruct):
-		if a.Kind != variant.KindReconstruction || len(a.Data) == 0 {
-			errs = append(errs, fmt.Errorf("Reconstruct returned kind %q with %d bytes", a.Kind, len(a.Data)))
-		} else if err := checkSafetensors(a.Data); a.Format == "safetensors" && err != nil {
-			errs = append(errs, fmt.Errorf("reconstruction: %v", err))
-		}
-	case !errors.Is(err, variant.ErrUnimplemented):
-		errs = append(errs, fmt.Errorf("Reconstruct without the capability returned %v, want variant.ErrUnimplemented", err))
-	}
-
-	a, err = s.p.Sample(ctx, variant.SampleRequest{Params: s.params, Checkpoint: c.Data, N: 4, Seed: 1})
-	switch {
-	case has(variant.CapSample) && err != nil:
-		errs = append(errs, fmt.Errorf("Sample from the checkpoint: %v", err))
-	case has(variant.CapSample):
-		if a.Kind != variant.KindSample || len(a.Data) == 0 {
-			errs = append(errs, fmt.Errorf("Sample returned kind %q with %d bytes", a.Kind, len(a.Data)))
-		}
-	case !errors.Is(err, variant.ErrUnimplemented):
-		errs = append(errs, fmt.Errorf("Sample without the capability returned %v, want variant.ErrUnimplemented", err))
-	}
-	return errs
-}
-
-// checkSafetensors checks the framing of a safetensors file: an 8-byte
-// little-endian header length, a JSON header whose tensors lie inside the
-// data.
-func checkSafetensors(b []byte) error {
-	if len(b) < 8 {
-		return errors.New("not safetensors: shorter than 8 bytes")
-	}
-	n := binary.LittleEndian.Uint64(b)
-	if n == 0 || n > uint64(len(b)-8) {
-		return fmt.Errorf("not safetensors: header length %d for %d bytes", n, len(b))
-	}
-	var hdr map[string]json.RawMessage
-	if err := json.Unmarshal(b[8:8+n], &hdr); err != nil {
-		return fmt.Errorf("not safetensors: bad JSON header: %v", err)
-	}
-	data := uint64(len(b)) - 8 - n
-	tensors := 0
-	for k, raw := range hdr {
-		if k == "__metadata__" {
-			continue
-		}
-		var t struct {
-			Dtype   string   `json:"dtype"`
-			Shape   []int    `json:"shape"`
-			Offsets []uint64 `json:"data_offsets"`
-		}
-		if err := json.Unmarshal(raw, &t); err != nil || len(t.Offsets) != 2 || t.Offsets[0] > t.Offsets[1] || t.Offsets[1] > data {
-			return fmt.Errorf("tensor %q: bad entry %s", k, raw)
-		}
-		tensors++
-	}
-	if tensors == 0 {
-		return errors.New("no tensors")
-	}
-	return nil
-}
-
-func (s *suite) noStdout() []error {
-	// Give go-plugin's stdio stream a moment to deliver late writes.
-	time.Sleep(200 * time.Millisecond)
-	if out := s.stdout.String(); out != "" {
-		return []error{fmt.Errorf("the plugin wrote to stdout (log to stderr instead): %q", truncate(out, 300))}
-	}
-	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
-}
-
-func tail(s string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > 20 {
-		lines = lines[len(lines)-20:]
-	}
-	return strings.Join(lines, "\n")
+	return conform.Run(ctx, path, req)
 }
