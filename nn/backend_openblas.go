@@ -5,6 +5,7 @@ package nn
 /*
 #cgo LDFLAGS: -lopenblas
 void openblas_set_num_threads(int);
+char* openblas_get_corename(void);
 */
 import "C"
 
@@ -23,3 +24,7 @@ func SetThreads(n int) {
 		C.openblas_set_num_threads(C.int(n))
 	}
 }
+
+// BLASCore names the kernel family the BLAS chose for this CPU: OpenBLAS's
+// own run-time pick (e.g. "Haswell", "SkylakeX", "Zen").
+func BLASCore() string { return C.GoString(C.openblas_get_corename()) }

@@ -1,17 +1,21 @@
 // Command bench measures the nn engine against PyTorch on the same models,
 // data, batch size and thread count, and prints one line per case:
 //
-//	BENCH <case> aexp_samples_per_s=<x> torch_samples_per_s=<y> ratio=<x/y> aexp_rss_mb=<a> torch_rss_mb=<b>
+//	CPU model=<cpuinfo model name> ... blas_core=<OpenBLAS's kernel choice>
+//	BENCH <case> aexp_samples_per_s=<x> torch_samples_per_s=<y> ratio=<x/y> aexp_rss_mb=<a> torch_rss_mb=<b> blas_gflops=<g> roofline=<r> torch_roofline=<q>
 //
-// Each engine trains in its own child process (this binary with -child, and
+// blas_gflops is the throughput of the case's own matrix products replayed
+// alone in the same process (see roofline.go); roofline is the fraction of
+// it the aexp training step reaches, torch_roofline PyTorch's. Each engine trains in its own child process (this binary with -child, and
 // bench/torch_speed.py), so peak RSS is each process's own, read from
 // rusage the same way for both. Only the training loop is timed; stderr
 // also shows samples per CPU-second, which a busy machine disturbs less
-// than wall-clock rates. -threads N gives both engines N OpenBLAS threads
-// (and Go N Ps) while torch's intra-op pool stays at 1, the sane setting
+// than wall-clock rates. -threads 1,2 (the default) measures every case at
+// 1 and then at 2 threads: both engines get N OpenBLAS threads (and Go N Ps)
+// while torch's intra-op pool stays at 1 (-torch-threads), the fair setting
 // that avoids oversubscription.
 //
-//	go run -tags openblas ./bench/cmd/bench                  # dense, vae, gru, lstm at 1 thread
+//	go run -tags openblas ./bench/cmd/bench                  # dense, vae, gru, lstm at 1 and 2 threads
 //	go run -tags openblas ./bench/cmd/bench -epochs 5 -limit 0 -rnn-limit 0   # the issue's full setting
 package main
 
@@ -40,7 +44,10 @@ type config struct {
 	cases              []string
 	epochs, batch      int
 	limit, rnnLimit    int
-	threads, repeat    int
+	threads            []int // each a separate round of cases
+	childThreads       int
+	torchThreads       int
+	repeat             int
 	python, script     string
 	dataDir, childCase string
 	cpuProfile         string
@@ -63,8 +70,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.batch, "batch", 128, "batch size")
 	fs.IntVar(&c.limit, "limit", 0, "train dense/vae on the first N images (0: all 60,000)")
 	fs.IntVar(&c.rnnLimit, "rnn-limit", 12800, "train gru/lstm on the first N images (0: all)")
-	fs.IntVar(&c.threads, "threads", 1, "BLAS threads for both engines (OPENBLAS_NUM_THREADS, GOMAXPROCS); torch's own\n"+
-		"intra-op pool stays at 1 so that it does not oversubscribe the cores with OpenBLAS's threads")
+	threads := fs.String("threads", "1,2", "comma-separated BLAS thread counts, one round of cases each, for both engines\n"+
+		"(OPENBLAS_NUM_THREADS, GOMAXPROCS)")
+	fs.IntVar(&c.torchThreads, "torch-threads", 1, "torch's intra-op pool (torch.set_num_threads); 1 keeps it from\n"+
+		"oversubscribing the cores with OpenBLAS's threads")
 	fs.IntVar(&c.repeat, "repeat", 1, "measure each engine N times (alternating) and keep the fastest; helps on a busy machine")
 	fs.StringVar(&c.python, "python", defaultPython(), "Python interpreter with PyTorch")
 	fs.StringVar(&c.script, "script", "bench/torch_speed.py", "the PyTorch reference script")
@@ -76,6 +85,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	c.cases = strings.Split(*cases, ",")
+	for _, t := range strings.Split(*threads, ",") {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 1 {
+			return fmt.Errorf("-threads: %q is not a positive thread count", t)
+		}
+		c.threads = append(c.threads, n)
+	}
+	c.childThreads = c.threads[0]
 	if c.dataDir == "" {
 		d, err := dataset.MNISTDir()
 		if err != nil {
@@ -103,7 +120,13 @@ type result struct {
 	CPUSeconds  float64 `json:"cpu_seconds"` // process CPU time of the loop: robust to a busy machine
 	Loss        float64 `json:"loss"`
 	Backend     string  `json:"backend,omitempty"`
-	rssMB       float64
+	// The step's matrix products: FLOPs per sample, and their throughput
+	// replayed alone (aexp's child only).
+	FlopsPerSample float64 `json:"flops_per_sample,omitempty"`
+	BLASGflops     float64 `json:"blas_gflops,omitempty"`
+	// Peak RSS before the replay's scratch matrices (aexp's child only).
+	RSSMB float64 `json:"rss_mb,omitempty"`
+	rssMB float64
 }
 
 func drive(c config, stdout, stderr io.Writer) error {
@@ -117,14 +140,27 @@ func drive(c config, stdout, stderr io.Writer) error {
 			return fmt.Errorf("PyTorch reference script: %v (run from the repository root or pass -script)", err)
 		}
 	}
-	fmt.Fprintf(stderr, "# bench: backend=%s threads=%d epochs=%d batch=%d limit=%d rnn-limit=%d repeat=%d\n",
-		nn.Backend(), c.threads, c.epochs, c.batch, c.limit, c.rnnLimit, c.repeat)
+	fmt.Fprintf(stderr, "# bench: backend=%s threads=%v torch-threads=%d epochs=%d batch=%d limit=%d rnn-limit=%d repeat=%d\n",
+		nn.Backend(), c.threads, c.torchThreads, c.epochs, c.batch, c.limit, c.rnnLimit, c.repeat)
+	fmt.Fprintln(stdout, cpuLine())
 	if torchErr != nil {
 		fmt.Fprintf(stderr, "# PyTorch not found for %s (%v): printing the Go figures only.\n"+
 			"# Install the reference with `sudo apt-get install python3-torch` (Debian/Ubuntu) or `pip install torch`,\n"+
 			"# or point -python at an interpreter that has it.\n", c.python, torchErr)
 	}
-	for _, cs := range c.cases {
+	for _, threads := range c.threads {
+		for _, cs := range c.cases {
+			if err := benchCase(c, cs, threads, torchErr == nil, self, stdout, stderr); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// benchCase measures one case at one thread count and prints its BENCH line.
+func benchCase(c config, cs string, threads int, torch bool, self string, stdout, stderr io.Writer) error {
+	{
 		limit := c.limit
 		if cs == "gru" || cs == "lstm" {
 			limit = c.rnnLimit
@@ -132,23 +168,23 @@ func drive(c config, stdout, stderr io.Writer) error {
 		common := []string{"-epochs", strconv.Itoa(c.epochs), "-batch", strconv.Itoa(c.batch),
 			"-limit", strconv.Itoa(limit), "-seed", strconv.FormatUint(c.seed, 10), "-data", c.dataDir}
 		goCmd := func() *exec.Cmd {
-			return exec.Command(self, append([]string{"-child", cs, "-threads", strconv.Itoa(c.threads)}, common...)...)
+			return exec.Command(self, append([]string{"-child", cs, "-threads", strconv.Itoa(threads)}, common...)...)
 		}
 		pyCmd := func() *exec.Cmd {
 			return exec.Command(c.python, c.script, "--case", cs, "--epochs", strconv.Itoa(c.epochs),
 				"--batch", strconv.Itoa(c.batch), "--limit", strconv.Itoa(limit),
-				"--threads", "1", "--seed", strconv.FormatUint(c.seed, 10), "--data", c.dataDir)
+				"--threads", strconv.Itoa(c.torchThreads), "--seed", strconv.FormatUint(c.seed, 10), "--data", c.dataDir)
 		}
 		var best, bestT *result
 		for range c.repeat {
-			r, err := measure(goCmd(), c.threads, stderr)
+			r, err := measure(goCmd(), threads, stderr)
 			if err != nil {
 				return fmt.Errorf("%s (aexp): %w", cs, err)
 			}
 			fmt.Fprintf(stderr, "#   %s aexp:  %s\n", cs, r)
 			best = faster(best, r)
-			if torchErr == nil {
-				t, err := measure(pyCmd(), c.threads, stderr)
+			if torch {
+				t, err := measure(pyCmd(), threads, stderr)
 				if err != nil {
 					return fmt.Errorf("%s (torch): %w", cs, err)
 				}
@@ -157,16 +193,18 @@ func drive(c config, stdout, stderr io.Writer) error {
 			}
 		}
 		name := cs
-		if c.threads != 1 {
-			name = fmt.Sprintf("%s_t%d", cs, c.threads)
+		if threads != 1 {
+			name = fmt.Sprintf("%s_t%d", cs, threads)
 		}
+		roof := func(r *result) float64 { return r.SamplesPerS * best.FlopsPerSample / 1e9 / best.BLASGflops }
 		if bestT == nil {
-			fmt.Fprintf(stdout, "BENCH %s aexp_samples_per_s=%.0f torch_samples_per_s=NA ratio=NA aexp_rss_mb=%.0f torch_rss_mb=NA\n",
-				name, best.SamplesPerS, best.rssMB)
-			continue
+			fmt.Fprintf(stdout, "BENCH %s aexp_samples_per_s=%.0f torch_samples_per_s=NA ratio=NA aexp_rss_mb=%.0f torch_rss_mb=NA blas_gflops=%.1f roofline=%.2f torch_roofline=NA\n",
+				name, best.SamplesPerS, best.rssMB, best.BLASGflops, roof(best))
+			return nil
 		}
-		fmt.Fprintf(stdout, "BENCH %s aexp_samples_per_s=%.0f torch_samples_per_s=%.0f ratio=%.2f aexp_rss_mb=%.0f torch_rss_mb=%.0f\n",
-			name, best.SamplesPerS, bestT.SamplesPerS, best.SamplesPerS/bestT.SamplesPerS, best.rssMB, bestT.rssMB)
+		fmt.Fprintf(stdout, "BENCH %s aexp_samples_per_s=%.0f torch_samples_per_s=%.0f ratio=%.2f aexp_rss_mb=%.0f torch_rss_mb=%.0f blas_gflops=%.1f roofline=%.2f torch_roofline=%.2f\n",
+			name, best.SamplesPerS, bestT.SamplesPerS, best.SamplesPerS/bestT.SamplesPerS, best.rssMB, bestT.rssMB,
+			best.BLASGflops, roof(best), roof(bestT))
 	}
 	return nil
 }
@@ -203,6 +241,9 @@ func measure(cmd *exec.Cmd, threads int, stderr io.Writer) (*result, error) {
 		return nil, errors.New("no rusage on this platform")
 	}
 	r.rssMB = float64(ru.Maxrss) / 1024 // kilobytes on Linux
+	if r.RSSMB > 0 {
+		r.rssMB = r.RSSMB // the engine's own, before the roofline's scratch matrices
+	}
 	return &r, nil
 }
 
@@ -222,8 +263,8 @@ func cpuTime() float64 {
 
 // child trains one case and prints its result as JSON.
 func child(c config, stdout io.Writer) error {
-	nn.SetThreads(c.threads)
-	runtime.GOMAXPROCS(c.threads)
+	nn.SetThreads(c.childThreads)
+	runtime.GOMAXPROCS(c.childThreads)
 	train, err := loadTrainImages(c.dataDir)
 	if err != nil {
 		return err
@@ -251,22 +292,35 @@ func child(c config, stdout io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	step := func(xs []float32, n int) float32 {
+		g.Reset()
+		x.Rows, x.Data = n, xs
+		loss := m.loss(g, x)
+		g.Backward(loss)
+		opt.Step()
+		return loss.Scalar()
+	}
 	var total float64
 	seen := 0
 	start, cpu0 := time.Now(), cpuTime()
 	for range c.epochs {
 		batches.Shuffle()
 		for xs, n := range batches.All() {
-			g.Reset()
-			x.Rows, x.Data = n, xs
-			loss := m.loss(g, x)
-			g.Backward(loss)
-			opt.Step()
-			total += float64(loss.Scalar()) * float64(n)
+			total += float64(step(xs, n)) * float64(n)
 			seen += n
 		}
 	}
 	secs, cpu := time.Since(start).Seconds(), cpuTime()-cpu0
+	pprof.StopCPUProfile()
+	// One more full-batch step, traced, for the roofline (after the timing).
+	batches.Rewind()
+	xs, n, _ := batches.Next()
+	shapes := traceStep(func() { step(xs, n) })
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return err
+	}
 	return json.NewEncoder(stdout).Encode(result{SamplesPerS: float64(seen) / secs, Seconds: secs, CPUSeconds: cpu,
-		Loss: total / float64(seen), Backend: nn.Backend()})
+		Loss: total / float64(seen), Backend: nn.Backend(),
+		RSSMB: float64(ru.Maxrss) / 1024, FlopsPerSample: gemmFlops(shapes) / float64(n), BLASGflops: replayGEMMs(shapes, 500*time.Millisecond)})
 }
