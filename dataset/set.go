@@ -165,29 +165,9 @@ func (s *Set) Head(n int) *Set {
 // Split shuffles s with seed and returns a view of round(frac*Len())
 // examples as the validation set and the rest, in their original order, as
 // the training set. frac must be in [0, 1); with frac > 0 both parts keep at
-// least one example.
+// least one example. Split(s, frac, 0) is the split of [Contract.ValOrder].
 func Split(s *Set, frac float64, seed uint64) (train, val *Set) {
-	if frac < 0 || frac >= 1 {
-		panic(fmt.Sprintf("dataset: split fraction %v not in [0, 1)", frac))
-	}
-	nv := int(frac*float64(s.n) + 0.5)
-	if frac > 0 && s.n >= 2 {
-		nv = min(max(nv, 1), s.n-1)
-	}
-	perm := NewRand(seed, streamSplit).Perm(s.n)
-	inVal := make([]bool, s.n)
-	for _, i := range perm[:nv] {
-		inVal[i] = true
-	}
-	var tr, va []int
-	for i := range s.n {
-		if inVal[i] {
-			va = append(va, i)
-		} else {
-			tr = append(tr, i)
-		}
-	}
-	return s.Subset(tr), s.Subset(va)
+	return SplitBy(s, frac, NewRand(seed, streamSplit).Perm(s.n))
 }
 
 // Random streams, so that one run seed gives independent generators for

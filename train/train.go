@@ -135,7 +135,6 @@ const (
 	streamShuffle = 2
 	streamNoise   = 3
 	streamSample  = 4
-	splitSeed     = 0 // the validation split is the same for every run
 	evalBatch     = 500
 	// NumReconstructions is how many test inputs are reconstructed at the
 	// end of a run: always the first ones, so runs can be compared.
@@ -250,11 +249,19 @@ func (t *trainer[C]) Train(ctx context.Context, req variant.TrainRequest, emit f
 	if err := variant.Decode(req.Params, &probe); err != nil {
 		return err
 	}
-	all, test, err := dataset.Load(req.Dataset, req.DataDir)
+	// The host sends the data contract; a caller in the same process may
+	// leave it to be resolved here, the same way.
+	data := req.Data
+	if data == nil {
+		var err error
+		if data, err = dataset.Resolve(req.Dataset, req.DataDir, req.TrainLimit, req.TestLimit); err != nil {
+			return err
+		}
+	}
+	all, test, err := data.Load()
 	if err != nil {
 		return err
 	}
-	all, test = all.Head(req.TrainLimit), test.Head(req.TestLimit)
 	r := &run[C]{name: t.spec.Name, req: req, emit: emit, test: test, shape: all.Shape(), eg: nn.NewGraph()}
 	r.eg.Train, r.eg.NoGrad = false, true
 	r.cfg, r.model, err = t.build(req.Params, r.shape, req.Seed)
@@ -263,7 +270,7 @@ func (t *trainer[C]) Train(ctx context.Context, req variant.TrainRequest, emit f
 	}
 	r.com = any(&r.cfg).(hasCommon).common()
 	r.params = r.model.Params()
-	r.train, r.val = dataset.Split(all, r.com.ValSplit, splitSeed)
+	r.train, r.val = dataset.SplitBy(all, r.com.ValSplit, data.ValOrder)
 	if r.val.Len() == 0 {
 		r.val, r.valFromTest = test, true
 		if err := r.log("warn", "val_split = 0: training on all training examples; val_loss is measured on the test set"); err != nil {
@@ -611,7 +618,13 @@ func (t *trainer[C]) Reconstruct(ctx context.Context, req variant.ReconstructReq
 	if err != nil {
 		return variant.Artifact{}, err
 	}
-	_, test, err := dataset.Load(req.Dataset, req.DataDir)
+	data := req.Data
+	if data == nil {
+		if data, err = dataset.Resolve(req.Dataset, req.DataDir, 0, 0); err != nil {
+			return variant.Artifact{}, err
+		}
+	}
+	test, err := data.LoadTest()
 	if err != nil {
 		return variant.Artifact{}, err
 	}

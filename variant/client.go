@@ -350,6 +350,12 @@ func (p *Plugin) Describe(ctx context.Context) (Info, error) {
 // rejected the parameters; a [*CrashError] (with the panic text and stderr
 // tail) when the plugin process died; any other error for other failures.
 func (p *Plugin) Train(ctx context.Context, req TrainRequest, emit func(Event) error) error {
+	if req.Data == nil {
+		var err error
+		if req.Data, req.DataDir, err = resolveData(req.Dataset, req.DataDir, req.TrainLimit, req.TestLimit); err != nil {
+			return err
+		}
+	}
 	preq, err := toPBTrainRequest(req)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidParams, err)
@@ -499,8 +505,13 @@ func (p *Plugin) Reconstruct(ctx context.Context, req ReconstructRequest) (Artif
 	if err != nil {
 		return Artifact{}, fmt.Errorf("%w: %v", ErrInvalidParams, err)
 	}
+	if req.Data == nil {
+		if req.Data, req.DataDir, err = resolveData(req.Dataset, req.DataDir, 0, 0); err != nil {
+			return Artifact{}, err
+		}
+	}
 	hdr := &pb.ReconstructHeader{Params: params, Dataset: req.Dataset, DataDir: req.DataDir, N: int32(req.N),
-		CheckpointSize: int64(len(req.Checkpoint))}
+		CheckpointSize: int64(len(req.Checkpoint)), Data: toPBData(req.Data)}
 	return checkpointCall(ctx, p, "Reconstruct", p.rpc.Reconstruct, req.Checkpoint, func(first bool, c []byte) *pb.ReconstructRequest {
 		m := &pb.ReconstructRequest{CheckpointChunk: c}
 		if first {

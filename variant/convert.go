@@ -199,6 +199,7 @@ func toPBTrainRequest(r TrainRequest) (*pb.TrainRequest, error) {
 		RunKey: r.RunKey, Params: params, Seed: r.Seed, Dataset: r.Dataset, DataDir: r.DataDir,
 		Epochs: int32(r.Epochs), BatchSize: int32(r.BatchSize), TrainLimit: int32(r.TrainLimit),
 		TestLimit: int32(r.TestLimit), Threads: int32(r.Threads), Keep: r.Keep,
+		Data: toPBData(r.Data),
 	}, nil
 }
 
@@ -208,6 +209,7 @@ func fromPBTrainRequest(r *pb.TrainRequest) TrainRequest {
 		Dataset: r.GetDataset(), DataDir: r.GetDataDir(), Epochs: int(r.GetEpochs()),
 		BatchSize: int(r.GetBatchSize()), TrainLimit: int(r.GetTrainLimit()),
 		TestLimit: int(r.GetTestLimit()), Threads: int(r.GetThreads()), Keep: r.GetKeep(),
+		Data: fromPBData(r.GetData()),
 	}
 }
 

@@ -311,7 +311,7 @@ func (s *grpcServer) Reconstruct(stream pb.Variant_ReconstructServer) error {
 	}
 	a, err := rc.Reconstruct(ctx, ReconstructRequest{
 		Params: fromPBParams(h.GetParams()), Checkpoint: ckpt, Dataset: h.GetDataset(),
-		DataDir: h.GetDataDir(), N: int(h.GetN()),
+		DataDir: h.GetDataDir(), N: int(h.GetN()), Data: fromPBData(h.GetData()),
 	})
 	if err != nil {
 		return toStatus(ctx, err)

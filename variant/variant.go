@@ -19,6 +19,8 @@ package variant
 import (
 	"context"
 	"fmt"
+
+	"github.com/aexp/aexp/dataset"
 )
 
 // Variant is what a plugin author implements.
@@ -111,6 +113,10 @@ type TrainRequest struct {
 	TestLimit  int
 	Threads    int    // BLAS threads this run may use (the host avoids oversubscription)
 	Keep       string // checkpoints: "last" (default), "best" or "all"
+	// Data is the data contract: the files and the examples of each split.
+	// [Plugin.Train] resolves it from Dataset, DataDir and the limits when
+	// it is nil, so plugins always receive it.
+	Data *dataset.Contract
 }
 
 // Event is one message of the Train stream. Exactly one field is set.
@@ -176,6 +182,9 @@ type ReconstructRequest struct {
 	Dataset    string
 	DataDir    string
 	N          int
+	// Data is the data contract (its test set); [Plugin.Reconstruct]
+	// resolves it from Dataset and DataDir when it is nil.
+	Data *dataset.Contract
 }
 
 // DivergedError reports a run whose loss became NaN or Inf. Train returns

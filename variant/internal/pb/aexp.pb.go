@@ -606,7 +606,8 @@ type TrainRequest struct {
 	Seed uint64 `protobuf:"varint,3,opt,name=seed,proto3" json:"seed,omitempty"`
 	// "mnist", "sines", "csv:PATH" or "idx:PATH".
 	Dataset string `protobuf:"bytes,4,opt,name=dataset,proto3" json:"dataset,omitempty"`
-	// Where MNIST's IDX files are, resolved by the host.
+	// Where MNIST's IDX files are, resolved by the host (set for "mnist" by
+	// every aexp host; `data` names the files themselves).
 	DataDir   string `protobuf:"bytes,5,opt,name=data_dir,json=dataDir,proto3" json:"data_dir,omitempty"`
 	Epochs    int32  `protobuf:"varint,6,opt,name=epochs,proto3" json:"epochs,omitempty"`
 	BatchSize int32  `protobuf:"varint,7,opt,name=batch_size,json=batchSize,proto3" json:"batch_size,omitempty"`
@@ -616,7 +617,12 @@ type TrainRequest struct {
 	// BLAS threads the run may use.
 	Threads int32 `protobuf:"varint,10,opt,name=threads,proto3" json:"threads,omitempty"`
 	// Which checkpoints to send: "last" (default), "best" or "all".
-	Keep          string `protobuf:"bytes,11,opt,name=keep,proto3" json:"keep,omitempty"`
+	Keep string `protobuf:"bytes,11,opt,name=keep,proto3" json:"keep,omitempty"`
+	// Where the run's examples are and which of them form the training
+	// pool, the validation split and the test set. aexp hosts always set it
+	// (sweeps, `aexp conform`, the Go conformance kit); train on exactly
+	// these examples so runs in every language compare.
+	Data          *DataSplit `protobuf:"bytes,20,opt,name=data,proto3" json:"data,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -728,6 +734,129 @@ func (x *TrainRequest) GetKeep() string {
 	return ""
 }
 
+func (x *TrainRequest) GetData() *DataSplit {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+// DataSplit is the data contract of a run. The host resolves the dataset
+// name to files (MNIST's own; `sines` generated and `csv:PATH` converted
+// once into a cache folder; `idx:PATH` as it is) and lists the examples.
+//
+// Every file is IDX, gzip-compressed when its name ends in ".gz": bytes
+// 0 0 TYPE NDIM, then NDIM big-endian uint32 dimensions, then the elements,
+// big-endian. The first dimension counts examples; the others are one
+// example's shape (a one-dimensional file holds scalars: shape [1]).
+// TYPE 0x08 (unsigned byte) reads as value/255; 0x09 (int8), 0x0B (int16),
+// 0x0C (int32), 0x0D (float32) and 0x0E (float64) read as their values.
+// Label files are IDX unsigned bytes, one per example.
+type DataSplit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The file holding the training pool's examples, and its labels ("" if
+	// none).
+	TrainFile       string `protobuf:"bytes,1,opt,name=train_file,json=trainFile,proto3" json:"train_file,omitempty"`
+	TrainLabelsFile string `protobuf:"bytes,2,opt,name=train_labels_file,json=trainLabelsFile,proto3" json:"train_labels_file,omitempty"`
+	// The file holding the test examples (may be train_file), and labels.
+	TestFile       string `protobuf:"bytes,3,opt,name=test_file,json=testFile,proto3" json:"test_file,omitempty"`
+	TestLabelsFile string `protobuf:"bytes,4,opt,name=test_labels_file,json=testLabelsFile,proto3" json:"test_labels_file,omitempty"`
+	// The training pool: indices into train_file, in order. train_limit is
+	// applied (the first train_limit examples).
+	Pool []uint32 `protobuf:"varint,5,rep,packed,name=pool,proto3" json:"pool,omitempty"`
+	// The validation order: a permutation of the positions 0..len(pool)-1.
+	// A run holding out a fraction f of the pool takes the positions
+	// val_order[0:k] with k = floor(f*len(pool) + 0.5), clamped to
+	// [1, len(pool)-1] when f > 0 and len(pool) >= 2. Training and
+	// validation examples both keep the pool's order. (The permutation is the
+	// same for every run seed: runs of a sweep validate on the same examples.)
+	ValOrder []uint32 `protobuf:"varint,6,rep,packed,name=val_order,json=valOrder,proto3" json:"val_order,omitempty"`
+	// The test set: indices into test_file, in order (test_limit applied).
+	// Reconstructions are of its first examples.
+	Test          []uint32 `protobuf:"varint,7,rep,packed,name=test,proto3" json:"test,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DataSplit) Reset() {
+	*x = DataSplit{}
+	mi := &file_aexp_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DataSplit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DataSplit) ProtoMessage() {}
+
+func (x *DataSplit) ProtoReflect() protoreflect.Message {
+	mi := &file_aexp_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DataSplit.ProtoReflect.Descriptor instead.
+func (*DataSplit) Descriptor() ([]byte, []int) {
+	return file_aexp_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *DataSplit) GetTrainFile() string {
+	if x != nil {
+		return x.TrainFile
+	}
+	return ""
+}
+
+func (x *DataSplit) GetTrainLabelsFile() string {
+	if x != nil {
+		return x.TrainLabelsFile
+	}
+	return ""
+}
+
+func (x *DataSplit) GetTestFile() string {
+	if x != nil {
+		return x.TestFile
+	}
+	return ""
+}
+
+func (x *DataSplit) GetTestLabelsFile() string {
+	if x != nil {
+		return x.TestLabelsFile
+	}
+	return ""
+}
+
+func (x *DataSplit) GetPool() []uint32 {
+	if x != nil {
+		return x.Pool
+	}
+	return nil
+}
+
+func (x *DataSplit) GetValOrder() []uint32 {
+	if x != nil {
+		return x.ValOrder
+	}
+	return nil
+}
+
+func (x *DataSplit) GetTest() []uint32 {
+	if x != nil {
+		return x.Test
+	}
+	return nil
+}
+
 // TrainEvent is one event of the Train stream. Exactly one field is set.
 type TrainEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -745,7 +874,7 @@ type TrainEvent struct {
 
 func (x *TrainEvent) Reset() {
 	*x = TrainEvent{}
-	mi := &file_aexp_proto_msgTypes[8]
+	mi := &file_aexp_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -757,7 +886,7 @@ func (x *TrainEvent) String() string {
 func (*TrainEvent) ProtoMessage() {}
 
 func (x *TrainEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_aexp_proto_msgTypes[8]
+	mi := &file_aexp_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -770,7 +899,7 @@ func (x *TrainEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainEvent.ProtoReflect.Descriptor instead.
 func (*TrainEvent) Descriptor() ([]byte, []int) {
-	return file_aexp_proto_rawDescGZIP(), []int{8}
+	return file_aexp_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TrainEvent) GetEvent() isTrainEvent_Event {
@@ -878,7 +1007,7 @@ type EpochReport struct {
 
 func (x *EpochReport) Reset() {
 	*x = EpochReport{}
-	mi := &file_aexp_proto_msgTypes[9]
+	mi := &file_aexp_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -890,7 +1019,7 @@ func (x *EpochReport) String() string {
 func (*EpochReport) ProtoMessage() {}
 
 func (x *EpochReport) ProtoReflect() protoreflect.Message {
-	mi := &file_aexp_proto_msgTypes[9]
+	mi := &file_aexp_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -903,7 +1032,7 @@ func (x *EpochReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EpochReport.ProtoReflect.Descriptor instead.
 func (*EpochReport) Descriptor() ([]byte, []int) {
-	return file_aexp_proto_rawDescGZIP(), []int{9}
+	return file_aexp_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *EpochReport) GetEpoch() int32 {
@@ -931,7 +1060,7 @@ type LogLine struct {
 
 func (x *LogLine) Reset() {
 	*x = LogLine{}
-	mi := &file_aexp_proto_msgTypes[10]
+	mi := &file_aexp_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -943,7 +1072,7 @@ func (x *LogLine) String() string {
 func (*LogLine) ProtoMessage() {}
 
 func (x *LogLine) ProtoReflect() protoreflect.Message {
-	mi := &file_aexp_proto_msgTypes[10]
+	mi := &file_aexp_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -956,7 +1085,7 @@ func (x *LogLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogLine.ProtoReflect.Descriptor instead.
 func (*LogLine) Descriptor() ([]byte, []int) {
-	return file_aexp_proto_rawDescGZIP(), []int{10}
+	return file_aexp_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *LogLine) GetLevel() string {
@@ -992,7 +1121,7 @@ type ArtifactHeader struct {
 
 func (x *ArtifactHeader) Reset() {
 	*x = ArtifactHeader{}
-	mi := &file_aexp_proto_msgTypes[11]
+	mi := &file_aexp_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1004,7 +1133,7 @@ func (x *ArtifactHeader) String() string {
 func (*ArtifactHeader) ProtoMessage() {}
 
 func (x *ArtifactHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_aexp_proto_msgTypes[11]
+	mi := &file_aexp_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1017,7 +1146,7 @@ func (x *ArtifactHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArtifactHeader.ProtoReflect.Descriptor instead.
 func (*ArtifactHeader) Descriptor() ([]byte, []int) {
-	return file_aexp_proto_rawDescGZIP(), []int{11}
+	return file_aexp_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ArtifactHeader) GetKind() string {
@@ -1076,7 +1205,7 @@ type ArtifactChunk struct {
 
 func (x *ArtifactChunk) Reset() {
 	*x = ArtifactChunk{}
-	mi := &file_aexp_proto_msgTypes[12]
+	mi := &file_aexp_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1088,7 +1217,7 @@ func (x *ArtifactChunk) String() string {
 func (*ArtifactChunk) ProtoMessage() {}
 
 func (x *ArtifactChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_aexp_proto_msgTypes[12]
+	mi := &file_aexp_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1101,7 +1230,7 @@ func (x *ArtifactChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArtifactChunk.ProtoReflect.Descriptor instead.
 func (*ArtifactChunk) Descriptor() ([]byte, []int) {
-	return file_aexp_proto_rawDescGZIP(), []int{12}
+	return file_aexp_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ArtifactChunk) GetHeader() *ArtifactHeader {
@@ -1137,7 +1266,7 @@ type FinalReport struct {
 
 func (x *FinalReport) Reset() {
 	*x = FinalReport{}
-	mi := &file_aexp_proto_msgTypes[13]
+	mi := &file_aexp_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1149,7 +1278,7 @@ func (x *FinalReport) String() string {
 func (*FinalReport) ProtoMessage() {}
 
 func (x *FinalReport) ProtoReflect() protoreflect.Message {
-	mi := &file_aexp_proto_msgTypes[13]
+	mi := &file_aexp_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1162,7 +1291,7 @@ func (x *FinalReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinalReport.ProtoReflect.Descriptor instead.
 func (*FinalReport) Descriptor() ([]byte, []int) {
-	return file_aexp_proto_rawDescGZIP(), []int{13}
+	return file_aexp_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *FinalReport) GetMetrics() map[string]float64 {
@@ -1189,7 +1318,7 @@ type Diverged struct {
 
 func (x *Diverged) Reset() {
 	*x = Diverged{}
-	mi := &file_aexp_proto_msgTypes[14]
+	mi := &file_aexp_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1201,7 +1330,7 @@ func (x *Diverged) String() string {
 func (*Diverged) ProtoMessage() {}
 
 func (x *Diverged) ProtoReflect() protoreflect.Message {
-	mi := &file_aexp_proto_msgTypes[14]
+	mi := &file_aexp_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1214,7 +1343,7 @@ func (x *Diverged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Diverged.ProtoReflect.Descriptor instead.
 func (*Diverged) Descriptor() ([]byte, []int) {
-	return file_aexp_proto_rawDescGZIP(), []int{14}
+	return file_aexp_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Diverged) GetEpoch() int32 {
@@ -1246,7 +1375,7 @@ type SampleHeader struct {
 
 func (x *SampleHeader) Reset() {
 	*x = SampleHeader{}
-	mi := &file_aexp_proto_msgTypes[15]
+	mi := &file_aexp_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1258,7 +1387,7 @@ func (x *SampleHeader) String() string {
 func (*SampleHeader) ProtoMessage() {}
 
 func (x *SampleHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_aexp_proto_msgTypes[15]
+	mi := &file_aexp_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1271,7 +1400,7 @@ func (x *SampleHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SampleHeader.ProtoReflect.Descriptor instead.
 func (*SampleHeader) Descriptor() ([]byte, []int) {
-	return file_aexp_proto_rawDescGZIP(), []int{15}
+	return file_aexp_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SampleHeader) GetParams() map[string]*Value {
@@ -1314,7 +1443,7 @@ type SampleRequest struct {
 
 func (x *SampleRequest) Reset() {
 	*x = SampleRequest{}
-	mi := &file_aexp_proto_msgTypes[16]
+	mi := &file_aexp_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1326,7 +1455,7 @@ func (x *SampleRequest) String() string {
 func (*SampleRequest) ProtoMessage() {}
 
 func (x *SampleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aexp_proto_msgTypes[16]
+	mi := &file_aexp_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1339,7 +1468,7 @@ func (x *SampleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SampleRequest.ProtoReflect.Descriptor instead.
 func (*SampleRequest) Descriptor() ([]byte, []int) {
-	return file_aexp_proto_rawDescGZIP(), []int{16}
+	return file_aexp_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SampleRequest) GetHeader() *SampleHeader {
@@ -1365,13 +1494,16 @@ type ReconstructHeader struct {
 	// Number of test inputs to reconstruct.
 	N              int32 `protobuf:"varint,4,opt,name=n,proto3" json:"n,omitempty"`
 	CheckpointSize int64 `protobuf:"varint,5,opt,name=checkpoint_size,json=checkpointSize,proto3" json:"checkpoint_size,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The test set, as in TrainRequest.data (the training fields may be
+	// empty): reconstruct its first n examples.
+	Data          *DataSplit `protobuf:"bytes,20,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReconstructHeader) Reset() {
 	*x = ReconstructHeader{}
-	mi := &file_aexp_proto_msgTypes[17]
+	mi := &file_aexp_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1383,7 +1515,7 @@ func (x *ReconstructHeader) String() string {
 func (*ReconstructHeader) ProtoMessage() {}
 
 func (x *ReconstructHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_aexp_proto_msgTypes[17]
+	mi := &file_aexp_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1396,7 +1528,7 @@ func (x *ReconstructHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconstructHeader.ProtoReflect.Descriptor instead.
 func (*ReconstructHeader) Descriptor() ([]byte, []int) {
-	return file_aexp_proto_rawDescGZIP(), []int{17}
+	return file_aexp_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReconstructHeader) GetParams() map[string]*Value {
@@ -1434,6 +1566,13 @@ func (x *ReconstructHeader) GetCheckpointSize() int64 {
 	return 0
 }
 
+func (x *ReconstructHeader) GetData() *DataSplit {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 type ReconstructRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// First message only.
@@ -1446,7 +1585,7 @@ type ReconstructRequest struct {
 
 func (x *ReconstructRequest) Reset() {
 	*x = ReconstructRequest{}
-	mi := &file_aexp_proto_msgTypes[18]
+	mi := &file_aexp_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1458,7 +1597,7 @@ func (x *ReconstructRequest) String() string {
 func (*ReconstructRequest) ProtoMessage() {}
 
 func (x *ReconstructRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aexp_proto_msgTypes[18]
+	mi := &file_aexp_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1471,7 +1610,7 @@ func (x *ReconstructRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconstructRequest.ProtoReflect.Descriptor instead.
 func (*ReconstructRequest) Descriptor() ([]byte, []int) {
-	return file_aexp_proto_rawDescGZIP(), []int{18}
+	return file_aexp_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReconstructRequest) GetHeader() *ReconstructHeader {
@@ -1529,7 +1668,7 @@ const file_aexp_proto_rawDesc = "" +
 	"\aIntList\x12\x16\n" +
 	"\x06values\x18\x01 \x03(\x03R\x06values\"#\n" +
 	"\tFloatList\x12\x16\n" +
-	"\x06values\x18\x01 \x03(\x01R\x06values\"\xab\x03\n" +
+	"\x06values\x18\x01 \x03(\x01R\x06values\"\xdb\x03\n" +
 	"\fTrainRequest\x12\x17\n" +
 	"\arun_key\x18\x01 \x01(\tR\x06runKey\x12A\n" +
 	"\x06params\x18\x02 \x03(\v2).aexp.variant.v1.TrainRequest.ParamsEntryR\x06params\x12\x12\n" +
@@ -1545,10 +1684,20 @@ const file_aexp_proto_rawDesc = "" +
 	"test_limit\x18\t \x01(\x05R\ttestLimit\x12\x18\n" +
 	"\athreads\x18\n" +
 	" \x01(\x05R\athreads\x12\x12\n" +
-	"\x04keep\x18\v \x01(\tR\x04keep\x1aQ\n" +
+	"\x04keep\x18\v \x01(\tR\x04keep\x12.\n" +
+	"\x04data\x18\x14 \x01(\v2\x1a.aexp.variant.v1.DataSplitR\x04data\x1aQ\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
-	"\x05value\x18\x02 \x01(\v2\x16.aexp.variant.v1.ValueR\x05value:\x028\x01\"\xa6\x02\n" +
+	"\x05value\x18\x02 \x01(\v2\x16.aexp.variant.v1.ValueR\x05value:\x028\x01\"\xe2\x01\n" +
+	"\tDataSplit\x12\x1d\n" +
+	"\n" +
+	"train_file\x18\x01 \x01(\tR\ttrainFile\x12*\n" +
+	"\x11train_labels_file\x18\x02 \x01(\tR\x0ftrainLabelsFile\x12\x1b\n" +
+	"\ttest_file\x18\x03 \x01(\tR\btestFile\x12(\n" +
+	"\x10test_labels_file\x18\x04 \x01(\tR\x0etestLabelsFile\x12\x12\n" +
+	"\x04pool\x18\x05 \x03(\rR\x04pool\x12\x1b\n" +
+	"\tval_order\x18\x06 \x03(\rR\bvalOrder\x12\x12\n" +
+	"\x04test\x18\a \x03(\rR\x04test\"\xa6\x02\n" +
 	"\n" +
 	"TrainEvent\x124\n" +
 	"\x05epoch\x18\x01 \x01(\v2\x1c.aexp.variant.v1.EpochReportH\x00R\x05epoch\x12,\n" +
@@ -1602,13 +1751,14 @@ const file_aexp_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\v2\x16.aexp.variant.v1.ValueR\x05value:\x028\x01\"q\n" +
 	"\rSampleRequest\x125\n" +
 	"\x06header\x18\x01 \x01(\v2\x1d.aexp.variant.v1.SampleHeaderR\x06header\x12)\n" +
-	"\x10checkpoint_chunk\x18\x02 \x01(\fR\x0fcheckpointChunk\"\x9a\x02\n" +
+	"\x10checkpoint_chunk\x18\x02 \x01(\fR\x0fcheckpointChunk\"\xca\x02\n" +
 	"\x11ReconstructHeader\x12F\n" +
 	"\x06params\x18\x01 \x03(\v2..aexp.variant.v1.ReconstructHeader.ParamsEntryR\x06params\x12\x18\n" +
 	"\adataset\x18\x02 \x01(\tR\adataset\x12\x19\n" +
 	"\bdata_dir\x18\x03 \x01(\tR\adataDir\x12\f\n" +
 	"\x01n\x18\x04 \x01(\x05R\x01n\x12'\n" +
-	"\x0fcheckpoint_size\x18\x05 \x01(\x03R\x0echeckpointSize\x1aQ\n" +
+	"\x0fcheckpoint_size\x18\x05 \x01(\x03R\x0echeckpointSize\x12.\n" +
+	"\x04data\x18\x14 \x01(\v2\x1a.aexp.variant.v1.DataSplitR\x04data\x1aQ\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
 	"\x05value\x18\x02 \x01(\v2\x16.aexp.variant.v1.ValueR\x05value:\x028\x01\"{\n" +
@@ -1633,7 +1783,7 @@ func file_aexp_proto_rawDescGZIP() []byte {
 	return file_aexp_proto_rawDescData
 }
 
-var file_aexp_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_aexp_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_aexp_proto_goTypes = []any{
 	(*DescribeRequest)(nil),    // 0: aexp.variant.v1.DescribeRequest
 	(*DescribeResponse)(nil),   // 1: aexp.variant.v1.DescribeResponse
@@ -1643,24 +1793,25 @@ var file_aexp_proto_goTypes = []any{
 	(*IntList)(nil),            // 5: aexp.variant.v1.IntList
 	(*FloatList)(nil),          // 6: aexp.variant.v1.FloatList
 	(*TrainRequest)(nil),       // 7: aexp.variant.v1.TrainRequest
-	(*TrainEvent)(nil),         // 8: aexp.variant.v1.TrainEvent
-	(*EpochReport)(nil),        // 9: aexp.variant.v1.EpochReport
-	(*LogLine)(nil),            // 10: aexp.variant.v1.LogLine
-	(*ArtifactHeader)(nil),     // 11: aexp.variant.v1.ArtifactHeader
-	(*ArtifactChunk)(nil),      // 12: aexp.variant.v1.ArtifactChunk
-	(*FinalReport)(nil),        // 13: aexp.variant.v1.FinalReport
-	(*Diverged)(nil),           // 14: aexp.variant.v1.Diverged
-	(*SampleHeader)(nil),       // 15: aexp.variant.v1.SampleHeader
-	(*SampleRequest)(nil),      // 16: aexp.variant.v1.SampleRequest
-	(*ReconstructHeader)(nil),  // 17: aexp.variant.v1.ReconstructHeader
-	(*ReconstructRequest)(nil), // 18: aexp.variant.v1.ReconstructRequest
-	nil,                        // 19: aexp.variant.v1.TrainRequest.ParamsEntry
-	nil,                        // 20: aexp.variant.v1.EpochReport.MetricsEntry
-	nil,                        // 21: aexp.variant.v1.ArtifactHeader.MetaEntry
-	nil,                        // 22: aexp.variant.v1.FinalReport.MetricsEntry
-	nil,                        // 23: aexp.variant.v1.FinalReport.MetaEntry
-	nil,                        // 24: aexp.variant.v1.SampleHeader.ParamsEntry
-	nil,                        // 25: aexp.variant.v1.ReconstructHeader.ParamsEntry
+	(*DataSplit)(nil),          // 8: aexp.variant.v1.DataSplit
+	(*TrainEvent)(nil),         // 9: aexp.variant.v1.TrainEvent
+	(*EpochReport)(nil),        // 10: aexp.variant.v1.EpochReport
+	(*LogLine)(nil),            // 11: aexp.variant.v1.LogLine
+	(*ArtifactHeader)(nil),     // 12: aexp.variant.v1.ArtifactHeader
+	(*ArtifactChunk)(nil),      // 13: aexp.variant.v1.ArtifactChunk
+	(*FinalReport)(nil),        // 14: aexp.variant.v1.FinalReport
+	(*Diverged)(nil),           // 15: aexp.variant.v1.Diverged
+	(*SampleHeader)(nil),       // 16: aexp.variant.v1.SampleHeader
+	(*SampleRequest)(nil),      // 17: aexp.variant.v1.SampleRequest
+	(*ReconstructHeader)(nil),  // 18: aexp.variant.v1.ReconstructHeader
+	(*ReconstructRequest)(nil), // 19: aexp.variant.v1.ReconstructRequest
+	nil,                        // 20: aexp.variant.v1.TrainRequest.ParamsEntry
+	nil,                        // 21: aexp.variant.v1.EpochReport.MetricsEntry
+	nil,                        // 22: aexp.variant.v1.ArtifactHeader.MetaEntry
+	nil,                        // 23: aexp.variant.v1.FinalReport.MetricsEntry
+	nil,                        // 24: aexp.variant.v1.FinalReport.MetaEntry
+	nil,                        // 25: aexp.variant.v1.SampleHeader.ParamsEntry
+	nil,                        // 26: aexp.variant.v1.ReconstructHeader.ParamsEntry
 }
 var file_aexp_proto_depIdxs = []int32{
 	2,  // 0: aexp.variant.v1.DescribeResponse.params:type_name -> aexp.variant.v1.Param
@@ -1668,37 +1819,39 @@ var file_aexp_proto_depIdxs = []int32{
 	4,  // 2: aexp.variant.v1.Param.default:type_name -> aexp.variant.v1.Value
 	5,  // 3: aexp.variant.v1.Value.int_list:type_name -> aexp.variant.v1.IntList
 	6,  // 4: aexp.variant.v1.Value.float_list:type_name -> aexp.variant.v1.FloatList
-	19, // 5: aexp.variant.v1.TrainRequest.params:type_name -> aexp.variant.v1.TrainRequest.ParamsEntry
-	9,  // 6: aexp.variant.v1.TrainEvent.epoch:type_name -> aexp.variant.v1.EpochReport
-	10, // 7: aexp.variant.v1.TrainEvent.log:type_name -> aexp.variant.v1.LogLine
-	12, // 8: aexp.variant.v1.TrainEvent.artifact:type_name -> aexp.variant.v1.ArtifactChunk
-	13, // 9: aexp.variant.v1.TrainEvent.final:type_name -> aexp.variant.v1.FinalReport
-	14, // 10: aexp.variant.v1.TrainEvent.diverged:type_name -> aexp.variant.v1.Diverged
-	20, // 11: aexp.variant.v1.EpochReport.metrics:type_name -> aexp.variant.v1.EpochReport.MetricsEntry
-	21, // 12: aexp.variant.v1.ArtifactHeader.meta:type_name -> aexp.variant.v1.ArtifactHeader.MetaEntry
-	11, // 13: aexp.variant.v1.ArtifactChunk.header:type_name -> aexp.variant.v1.ArtifactHeader
-	22, // 14: aexp.variant.v1.FinalReport.metrics:type_name -> aexp.variant.v1.FinalReport.MetricsEntry
-	23, // 15: aexp.variant.v1.FinalReport.meta:type_name -> aexp.variant.v1.FinalReport.MetaEntry
-	24, // 16: aexp.variant.v1.SampleHeader.params:type_name -> aexp.variant.v1.SampleHeader.ParamsEntry
-	15, // 17: aexp.variant.v1.SampleRequest.header:type_name -> aexp.variant.v1.SampleHeader
-	25, // 18: aexp.variant.v1.ReconstructHeader.params:type_name -> aexp.variant.v1.ReconstructHeader.ParamsEntry
-	17, // 19: aexp.variant.v1.ReconstructRequest.header:type_name -> aexp.variant.v1.ReconstructHeader
-	4,  // 20: aexp.variant.v1.TrainRequest.ParamsEntry.value:type_name -> aexp.variant.v1.Value
-	4,  // 21: aexp.variant.v1.SampleHeader.ParamsEntry.value:type_name -> aexp.variant.v1.Value
-	4,  // 22: aexp.variant.v1.ReconstructHeader.ParamsEntry.value:type_name -> aexp.variant.v1.Value
-	0,  // 23: aexp.variant.v1.Variant.Describe:input_type -> aexp.variant.v1.DescribeRequest
-	7,  // 24: aexp.variant.v1.Variant.Train:input_type -> aexp.variant.v1.TrainRequest
-	16, // 25: aexp.variant.v1.Variant.Sample:input_type -> aexp.variant.v1.SampleRequest
-	18, // 26: aexp.variant.v1.Variant.Reconstruct:input_type -> aexp.variant.v1.ReconstructRequest
-	1,  // 27: aexp.variant.v1.Variant.Describe:output_type -> aexp.variant.v1.DescribeResponse
-	8,  // 28: aexp.variant.v1.Variant.Train:output_type -> aexp.variant.v1.TrainEvent
-	12, // 29: aexp.variant.v1.Variant.Sample:output_type -> aexp.variant.v1.ArtifactChunk
-	12, // 30: aexp.variant.v1.Variant.Reconstruct:output_type -> aexp.variant.v1.ArtifactChunk
-	27, // [27:31] is the sub-list for method output_type
-	23, // [23:27] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	20, // 5: aexp.variant.v1.TrainRequest.params:type_name -> aexp.variant.v1.TrainRequest.ParamsEntry
+	8,  // 6: aexp.variant.v1.TrainRequest.data:type_name -> aexp.variant.v1.DataSplit
+	10, // 7: aexp.variant.v1.TrainEvent.epoch:type_name -> aexp.variant.v1.EpochReport
+	11, // 8: aexp.variant.v1.TrainEvent.log:type_name -> aexp.variant.v1.LogLine
+	13, // 9: aexp.variant.v1.TrainEvent.artifact:type_name -> aexp.variant.v1.ArtifactChunk
+	14, // 10: aexp.variant.v1.TrainEvent.final:type_name -> aexp.variant.v1.FinalReport
+	15, // 11: aexp.variant.v1.TrainEvent.diverged:type_name -> aexp.variant.v1.Diverged
+	21, // 12: aexp.variant.v1.EpochReport.metrics:type_name -> aexp.variant.v1.EpochReport.MetricsEntry
+	22, // 13: aexp.variant.v1.ArtifactHeader.meta:type_name -> aexp.variant.v1.ArtifactHeader.MetaEntry
+	12, // 14: aexp.variant.v1.ArtifactChunk.header:type_name -> aexp.variant.v1.ArtifactHeader
+	23, // 15: aexp.variant.v1.FinalReport.metrics:type_name -> aexp.variant.v1.FinalReport.MetricsEntry
+	24, // 16: aexp.variant.v1.FinalReport.meta:type_name -> aexp.variant.v1.FinalReport.MetaEntry
+	25, // 17: aexp.variant.v1.SampleHeader.params:type_name -> aexp.variant.v1.SampleHeader.ParamsEntry
+	16, // 18: aexp.variant.v1.SampleRequest.header:type_name -> aexp.variant.v1.SampleHeader
+	26, // 19: aexp.variant.v1.ReconstructHeader.params:type_name -> aexp.variant.v1.ReconstructHeader.ParamsEntry
+	8,  // 20: aexp.variant.v1.ReconstructHeader.data:type_name -> aexp.variant.v1.DataSplit
+	18, // 21: aexp.variant.v1.ReconstructRequest.header:type_name -> aexp.variant.v1.ReconstructHeader
+	4,  // 22: aexp.variant.v1.TrainRequest.ParamsEntry.value:type_name -> aexp.variant.v1.Value
+	4,  // 23: aexp.variant.v1.SampleHeader.ParamsEntry.value:type_name -> aexp.variant.v1.Value
+	4,  // 24: aexp.variant.v1.ReconstructHeader.ParamsEntry.value:type_name -> aexp.variant.v1.Value
+	0,  // 25: aexp.variant.v1.Variant.Describe:input_type -> aexp.variant.v1.DescribeRequest
+	7,  // 26: aexp.variant.v1.Variant.Train:input_type -> aexp.variant.v1.TrainRequest
+	17, // 27: aexp.variant.v1.Variant.Sample:input_type -> aexp.variant.v1.SampleRequest
+	19, // 28: aexp.variant.v1.Variant.Reconstruct:input_type -> aexp.variant.v1.ReconstructRequest
+	1,  // 29: aexp.variant.v1.Variant.Describe:output_type -> aexp.variant.v1.DescribeResponse
+	9,  // 30: aexp.variant.v1.Variant.Train:output_type -> aexp.variant.v1.TrainEvent
+	13, // 31: aexp.variant.v1.Variant.Sample:output_type -> aexp.variant.v1.ArtifactChunk
+	13, // 32: aexp.variant.v1.Variant.Reconstruct:output_type -> aexp.variant.v1.ArtifactChunk
+	29, // [29:33] is the sub-list for method output_type
+	25, // [25:29] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_aexp_proto_init() }
@@ -1715,7 +1868,7 @@ func file_aexp_proto_init() {
 		(*Value_IntList)(nil),
 		(*Value_FloatList)(nil),
 	}
-	file_aexp_proto_msgTypes[8].OneofWrappers = []any{
+	file_aexp_proto_msgTypes[9].OneofWrappers = []any{
 		(*TrainEvent_Epoch)(nil),
 		(*TrainEvent_Log)(nil),
 		(*TrainEvent_Artifact)(nil),
@@ -1728,7 +1881,7 @@ func file_aexp_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aexp_proto_rawDesc), len(file_aexp_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
