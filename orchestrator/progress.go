@@ -124,8 +124,9 @@ type barProgress struct {
 }
 
 type runBar struct {
-	bar  *mpb.Bar
-	last atomic.Pointer[string] // latest metrics, shown after the bar (read by mpb's renderer)
+	bar   *mpb.Bar
+	start time.Time
+	last  atomic.Pointer[string] // latest metrics, shown after the bar (read by mpb's renderer)
 }
 
 // NewBarProgress draws progress bars on w, a terminal. The returned
@@ -166,7 +167,7 @@ func (b *barProgress) Start(total, done int) {
 func (b *barProgress) RunStart(id int64, label string, epochs int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	rb := &runBar{}
+	rb := &runBar{start: time.Now()}
 	name := fmt.Sprintf("run %d %s", id, label)
 	if len(name) > 48 {
 		name = name[:47] + "…"
@@ -182,7 +183,7 @@ func (b *barProgress) RunStart(id int64, label string, epochs int) {
 				}
 				return ""
 			}),
-			decor.Name(" ETA "), decor.AverageETA(decor.ET_STYLE_GO),
+			decor.Any(func(st decor.Statistics) string { return eta(time.Since(rb.start), st.Current, st.Total) }),
 		))
 	b.bars[id] = rb
 }
@@ -234,6 +235,16 @@ func (b *barProgress) Stop() {
 		b.overall.Abort(false)
 	}
 	b.p.Wait()
+}
+
+// eta is the run's expected time left from its average epoch so far, or
+// nothing before the first epoch (when there is no average to go by).
+func eta(elapsed time.Duration, done, total int64) string {
+	if done <= 0 || done >= total {
+		return ""
+	}
+	left := time.Duration(float64(elapsed) / float64(done) * float64(total-done))
+	return " ETA " + left.Round(time.Second).String()
 }
 
 func endLine(id int64, status, msg string) string {

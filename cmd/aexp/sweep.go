@@ -10,8 +10,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"golang.org/x/term"
-
 	"github.com/aexp/aexp/orchestrator"
 	"github.com/aexp/aexp/store"
 	"github.com/aexp/aexp/variant"
@@ -159,11 +157,8 @@ func sweepCommand(ctx context.Context, name string, args []string, stdout, stder
 	}
 	defer db.Close()
 
-	opts := orchestrator.Options{Parallel: f.parallel, Threads: f.threads, FailFast: f.failFast, Force: f.force, Log: stderr, Verbose: f.verbose}
-	if file, ok := stderr.(*os.File); ok && !f.plain && term.IsTerminal(int(file.Fd())) {
-		bars := orchestrator.NewBarProgress(stderr, f.verbose)
-		opts.Progress, opts.Log = bars, bars
-	}
+	opts := orchestrator.Options{Parallel: f.parallel, Threads: f.threads, FailFast: f.failFast, Force: f.force, Verbose: f.verbose}
+	opts.Progress, opts.Log = sweepProgress(stderr, f.plain, f.verbose)
 	eng := orchestrator.NewEngine(checked, db, opts)
 
 	// The first SIGINT/SIGTERM cancels ctx (see main): the engine stops
