@@ -223,16 +223,17 @@ keep = "best"
 	if th := queryString(t, db, `SELECT group_concat(DISTINCT threads) FROM runs`); th != "3" {
 		t.Errorf("threads recorded %q, want budget.threads = 3", th)
 	}
-	// loss decreases, and the leaderboard is sorted by the objective
-	for _, line := range []string{"sweep e2e: 4 done (minimize val_loss)", "RUN", "STATUS", "lr", "seed", "val_loss", "test_mse"} {
+	// loss decreases, and the leaderboard is sorted by the objective, with
+	// the two seeds of each lr folded into one row as aexp compare folds them
+	for _, line := range []string{"sweep e2e: 4 done (minimize val_loss)", "4 runs in 2 rows", "RUNS", "STATUS", "lr", "val_loss", "test_mse", " ± "} {
 		if !strings.Contains(r.stdout, line) {
 			t.Errorf("leaderboard lacks %q:\n%s", line, r.stdout)
 		}
 	}
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	first := strings.Fields(lines[2])
-	if first[2] != "1" { // lr = 1 decays fastest
-		t.Errorf("best run should have lr 1:\n%s", r.stdout)
+	first := strings.Fields(lines[3])
+	if len(lines) != 5 || first[0] != "3,4" || first[1] != "2" || first[2] != "done" || first[3] != "1" { // lr = 1 decays fastest
+		t.Errorf("best row should be runs 3,4 with lr 1:\n%s", r.stdout)
 	}
 
 	// a second invocation resumes: nothing to run

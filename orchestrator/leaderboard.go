@@ -1,15 +1,18 @@
 package orchestrator
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/aexp/aexp/store"
+	"github.com/aexp/aexp/viz"
 )
 
 // LeaderboardRows is how many runs the leaderboard lists.
@@ -18,7 +21,9 @@ const LeaderboardRows = 25
 // WriteLeaderboard prints the plan's runs sorted by the objective (best
 // first; runs without a value last): run id, status, the params that vary,
 // the objective (best value and its epoch), epochs and the test metrics.
-// Failed runs are listed below with their reason.
+// Runs that differ only by seed are folded into one row of mean ± std, by
+// the same grouping as `aexp compare` (viz.Compare). Failed runs are listed
+// below with their reason.
 func WriteLeaderboard(ctx context.Context, w io.Writer, db *store.DB, pl *Plan, sweepID int64) error {
 	s := pl.Spec
 	rows, err := db.ListRuns(ctx, store.RunFilter{SweepID: sweepID})
@@ -30,61 +35,59 @@ func WriteLeaderboard(ctx context.Context, w io.Writer, db *store.DB, pl *Plan, 
 		byKey[r.Key] = r
 	}
 	var runs []store.RunSummary
+	summary := map[int64]store.RunSummary{}
+	var ids []int64
 	for _, r := range rows {
 		if byKey[r.RunKey] != nil {
 			runs = append(runs, r)
+			summary[r.RunID] = r
+			ids = append(ids, r.RunID)
 		}
 	}
-	obj := func(r store.RunSummary) (float64, bool) {
-		if r.BestObjective != nil && !math.IsNaN(*r.BestObjective) {
-			return *r.BestObjective, true
-		}
-		return 0, false
+	hist, err := db.Histories(ctx, ids)
+	if err != nil {
+		return err
 	}
-	sort.SliceStable(runs, func(i, j int) bool {
-		a, aok := obj(runs[i])
-		b, bok := obj(runs[j])
-		switch {
-		case aok && bok && a != b:
-			return s.Objective.better(a, b)
-		case aok != bok:
-			return aok
-		}
-		return runs[i].RunID < runs[j].RunID
-	})
+	finals, err := db.FinalMetricsOf(ctx, ids)
+	if err != nil {
+		return err
+	}
+	obj := viz.Objective{Metric: s.Objective.Metric, Goal: s.Objective.Goal}
+	groups := foldSeeds(runs, byKey, hist, finals, obj)
+	folded := len(groups) < len(runs)
 
 	// columns: the params that vary anywhere in the plan, in spec order
 	vary := pl.VaryingAll()
 	multiVariant := len(s.Blocks) > 1
-	multiSeed := len(s.Budget.Seeds) > 1
+	multiSeed := len(s.Budget.Seeds) > 1 && !folded
 
-	// test metrics: the shared ones, then any other final test_* metric
-	testCols := []string{"test_mse", "pca_mse"}
-	extra := map[string]bool{}
-	shown := runs
+	shown := groups
 	if len(shown) > LeaderboardRows {
 		shown = shown[:LeaderboardRows]
 	}
-	shownIDs := make([]int64, len(shown))
-	for i, r := range shown {
-		shownIDs[i] = r.RunID
-	}
-	finals, err := db.FinalMetricsOf(ctx, shownIDs)
-	if err != nil {
-		return err
-	}
-	for _, m := range finals {
-		for k := range m {
-			if strings.HasPrefix(k, "test_") && k != "test_mse" && k != s.Objective.Metric {
-				extra[k] = true
+	// test metrics: the shared ones, then any other final test_* metric
+	testCols := []string{"test_mse", "pca_mse"}
+	extra := map[string]bool{}
+	for _, g := range shown {
+		for _, rr := range g.Runs {
+			for k := range finals[rr.ID] {
+				if strings.HasPrefix(k, "test_") && k != "test_mse" && k != s.Objective.Metric {
+					extra[k] = true
+				}
 			}
 		}
 	}
 	testCols = append(testCols, sortStrings(mapKeys(extra))...)
 
 	fmt.Fprintf(w, "\nsweep %s: %s (%s %s)\n", s.Name, countLine(runs), s.Objective.Goal, s.Objective.Metric)
+	if folded {
+		fmt.Fprintf(w, "%d runs in %d rows: runs with the same params and different seeds are one row, mean ± std (as aexp compare)\n", len(runs), len(groups))
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	head := []string{"RUN", "STATUS"}
+	if folded {
+		head = []string{"RUNS", "N", "STATUS"}
+	}
 	if multiVariant {
 		head = append(head, "VARIANT")
 	}
@@ -99,11 +102,19 @@ func WriteLeaderboard(ctx context.Context, w io.Writer, db *store.DB, pl *Plan, 
 		}
 	}
 	fmt.Fprintln(tw, strings.Join(head, "\t"))
-	for _, r := range shown {
-		pr := byKey[r.RunKey]
-		cells := []string{fmt.Sprint(r.RunID), r.Status}
+	for _, g := range shown {
+		first := summary[g.Runs[0].ID]
+		pr := byKey[first.RunKey]
+		cells := []string{fmt.Sprint(first.RunID), first.Status}
+		if folded {
+			ids := make([]string, len(g.Runs))
+			for i, rr := range g.Runs {
+				ids[i] = fmt.Sprint(rr.ID)
+			}
+			cells = []string{strings.Join(ids, ","), fmt.Sprint(len(g.Runs)), groupStatus(g)}
+		}
 		if multiVariant {
-			cells = append(cells, r.Variant)
+			cells = append(cells, first.Variant)
 		}
 		for _, n := range vary {
 			if v, ok := pr.Params[n]; ok {
@@ -113,26 +124,16 @@ func WriteLeaderboard(ctx context.Context, w io.Writer, db *store.DB, pl *Plan, 
 			}
 		}
 		if multiSeed {
-			cells = append(cells, fmt.Sprint(r.Seed))
+			cells = append(cells, fmt.Sprint(first.Seed))
 		}
-		if v, ok := obj(r); ok {
-			c := fmt.Sprintf("%.5g", v)
-			if r.BestEpoch != nil && *r.BestEpoch > 0 && !isFinalMetric(s.Objective.Metric) {
-				c += fmt.Sprintf(" @%d", *r.BestEpoch)
-			}
-			cells = append(cells, c)
-		} else {
-			cells = append(cells, "-")
+		c := fmtStat(g.Best)
+		if len(g.Runs) == 1 && g.Best != nil && first.BestEpoch != nil && *first.BestEpoch > 0 && !isFinalMetric(s.Objective.Metric) {
+			c += fmt.Sprintf(" @%d", *first.BestEpoch)
 		}
-		cells = append(cells, fmt.Sprint(r.Epochs))
-		for _, c := range testCols {
-			if c == s.Objective.Metric {
-				continue
-			}
-			if v, ok := finals[r.RunID][c]; ok && r.Status == store.StatusDone {
-				cells = append(cells, fmt.Sprintf("%.5g", v))
-			} else {
-				cells = append(cells, "-")
+		cells = append(cells, c, fmtEpochs(g))
+		for _, col := range testCols {
+			if col != s.Objective.Metric {
+				cells = append(cells, fmtStat(g.Metrics[col]))
 			}
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
@@ -140,8 +141,8 @@ func WriteLeaderboard(ctx context.Context, w io.Writer, db *store.DB, pl *Plan, 
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if len(runs) > len(shown) {
-		fmt.Fprintf(w, "... and %d more runs: aexp runs --sweep %s\n", len(runs)-len(shown), s.Name)
+	if len(groups) > len(shown) {
+		fmt.Fprintf(w, "... and %d more rows: aexp compare --sweep %s\n", len(groups)-len(shown), s.Name)
 	}
 	var bad []store.RunSummary
 	for _, r := range runs {
@@ -162,6 +163,89 @@ func WriteLeaderboard(ctx context.Context, w io.Writer, db *store.DB, pl *Plan, 
 		fmt.Fprintf(w, "run %d %s: %s\n", r.RunID, r.Status, firstLine(r.Error))
 	}
 	return nil
+}
+
+// foldSeeds groups the runs as `aexp compare` does (viz.Compare: same
+// variant, dataset and params), with the plan's params as written, and
+// sorts the groups by their mean best objective (groups without one last).
+// Test metrics count for done runs only.
+func foldSeeds(runs []store.RunSummary, byKey map[string]*Run, hist map[int64]map[string][]store.Point,
+	finals map[int64]map[string]float64, obj viz.Objective) []viz.Group {
+	vr := make([]viz.Run, len(runs))
+	for i, r := range runs {
+		final := map[string]float64{}
+		if r.Status == store.StatusDone {
+			final = finals[r.RunID]
+		}
+		h := map[string][]viz.Point{}
+		for k, ps := range hist[r.RunID] {
+			for _, p := range ps {
+				h[k] = append(h[k], viz.Point{Epoch: p.Epoch, Value: p.Value})
+			}
+		}
+		pr := byKey[r.RunKey]
+		vr[i] = viz.Run{ID: r.RunID, Variant: r.Variant, Dataset: pr.Dataset, Status: r.Status, Seed: r.Seed,
+			Params: pr.Params, Final: final, History: h}
+	}
+	groups := viz.Compare(vr, obj).Groups
+	better := Objective{Goal: obj.Goal}.better
+	slices.SortStableFunc(groups, func(a, b viz.Group) int {
+		switch {
+		case a.Best == nil && b.Best == nil:
+		case a.Best == nil:
+			return 1
+		case b.Best == nil:
+			return -1
+		case better(a.Best.Mean, b.Best.Mean):
+			return -1
+		case better(b.Best.Mean, a.Best.Mean):
+			return 1
+		}
+		return cmp.Compare(a.Runs[0].ID, b.Runs[0].ID)
+	})
+	return groups
+}
+
+// fmtStat prints a value, or mean ± std over several seeds, or "-".
+func fmtStat(st *viz.Stat) string {
+	switch {
+	case st == nil:
+		return "-"
+	case st.N > 1:
+		return fmt.Sprintf("%.5g ± %.2g", st.Mean, st.Std)
+	}
+	return fmt.Sprintf("%.5g", st.Mean)
+}
+
+func fmtEpochs(g viz.Group) string {
+	if g.Epochs == nil {
+		return "0"
+	}
+	if g.Epochs.N > 1 && g.Epochs.Std != 0 {
+		return fmtStat(g.Epochs)
+	}
+	return fmt.Sprint(int(math.Round(g.Epochs.Mean)))
+}
+
+// groupStatus is the status of a group's runs: one word when they agree,
+// else each with its count (done×2 failed×1).
+func groupStatus(g viz.Group) string {
+	var order []string
+	n := map[string]int{}
+	for _, r := range g.Runs {
+		if n[r.Status] == 0 {
+			order = append(order, r.Status)
+		}
+		n[r.Status]++
+	}
+	if len(order) == 1 {
+		return order[0]
+	}
+	parts := make([]string, len(order))
+	for i, s := range order {
+		parts[i] = fmt.Sprintf("%s×%d", s, n[s])
+	}
+	return strings.Join(parts, " ")
 }
 
 func countLine(runs []store.RunSummary) string {
