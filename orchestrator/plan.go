@@ -162,8 +162,11 @@ func (p *Plan) Write(w io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(bw)
+	// # is a position: run ids are given by the store when the sweep
+	// records the runs (and continue from its earlier sweeps).
+	fmt.Fprintln(bw, "runs in start order (# is a position, not a run id: aexp sweep numbers runs as it records them; KEY is a run's identity, runs.run_key in the store)")
 	tw = tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\tKEY\tVARIANT\tSEED\tPARAMS")
+	fmt.Fprintln(tw, "#\tKEY\tVARIANT\tSEED\tPARAMS")
 	vary := make([][]string, len(s.Blocks))
 	for bi := range s.Blocks {
 		vary[bi], _ = p.Varying(bi)
