@@ -18,10 +18,12 @@ const backend = "openblas"
 
 func init() { blas32.Use(netlib.Implementation{}) }
 
-// SetThreads sets the number of OpenBLAS threads (n < 1 leaves it alone).
+// SetThreads sets the number of OpenBLAS threads, and of goroutines a
+// large product on nn's own kernel is split over (n < 1 leaves it alone).
 func SetThreads(n int) {
 	if n >= 1 {
 		C.openblas_set_num_threads(C.int(n))
+		threads.Store(int32(n))
 	}
 }
 

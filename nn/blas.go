@@ -1,8 +1,15 @@
 package nn
 
 import (
+	"os"
+	"strings"
+	"sync/atomic"
+
+	"golang.org/x/sys/cpu"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
+
+	"github.com/aexp/aexp/nn/internal/sgemm"
 )
 
 // GEMMShape is one matrix product c = op(a)·op(b) with c m×n and inner
@@ -20,6 +27,41 @@ var gemmTrace func(GEMMShape)
 // another goroutine trains.
 func TraceGEMM(f func(GEMMShape)) { gemmTrace = f }
 
+// threads is the thread count set by SetThreads, for the own kernel.
+var threads atomic.Int32
+
+func init() { threads.Store(1) }
+
+// ownGEMM is whether products with an untransposed B go to
+// nn/internal/sgemm's AVX-512 kernel instead of the BLAS: when the CPU has
+// AVX-512 but the BLAS's kernels for it do not use it (OpenBLAS 0.3.21 runs
+// its Haswell kernels on AMD Zen 4 and 5; gonum's pure Go has none), the
+// own kernel does the same products 1.4–1.8× faster. Decided once from the
+// CPU and the BLAS's own choice; AEXP_GEMM=blas turns it off.
+var ownGEMM = chooseOwnGEMM(BLASCore(), cpu.X86.HasAVX512F && sgemm.Available())
+
+func chooseOwnGEMM(core string, avx512 bool) bool {
+	switch strings.ToLower(core) {
+	case "skylakex", "cooperlake", "sapphirerapids":
+		return false // the BLAS has AVX-512 kernels for this CPU
+	}
+	return avx512 && !blasForced()
+}
+
+// RunGEMM computes c += op(a)·op(b) for the shape s with compact strides,
+// through the same path as the training ops (nn's own kernel or the BLAS),
+// so benchmarks can time a traced step's products alone.
+func RunGEMM(s GEMMShape, a, b, c []float32) {
+	lda, ldb := s.K, s.N
+	if s.TransA {
+		lda = s.M
+	}
+	if s.TransB {
+		ldb = s.K
+	}
+	gemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, b, ldb, 1, c, s.N)
+}
+
 // gemm computes c = alpha·op(a)·op(b) + beta·c for row-major matrices given by
 // slice and leading dimension; op is a transpose when ta/tb is set. It is the
 // single entry point for matrix products, so the BLAS backend is swapped in
@@ -30,6 +72,10 @@ func gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []flo
 	}
 	if gemmTrace != nil {
 		gemmTrace(GEMMShape{ta, tb, m, n, k})
+	}
+	if ownGEMM && !tb && alpha == 1 {
+		sgemm.Gemm(int(threads.Load()), ta, m, n, k, a, lda, b, ldb, beta, c, ldc)
+		return
 	}
 	tA, tB := blas.NoTrans, blas.NoTrans
 	ar, ac := m, k
@@ -47,4 +93,16 @@ func gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []flo
 		blas32.General{Rows: br, Cols: bc, Stride: ldb, Data: b},
 		beta,
 		blas32.General{Rows: m, Cols: n, Stride: ldc, Data: c})
+}
+
+// blasForced: AEXP_GEMM=blas sends every product to the BLAS (to compare).
+func blasForced() bool { return os.Getenv("AEXP_GEMM") == "blas" }
+
+// GEMMKernel names what does the matrix products with an untransposed
+// right operand: "avx512" (nn's own kernel) or "blas".
+func GEMMKernel() string {
+	if ownGEMM {
+		return "avx512"
+	}
+	return "blas"
 }

@@ -1,6 +1,9 @@
 package nn
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func TestTraceGEMM(t *testing.T) {
 	g := NewGraph()
@@ -20,5 +23,38 @@ func TestTraceGEMM(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("product %d: %+v, want %+v", i, got[i], want[i])
 		}
+	}
+}
+
+func TestChooseOwnGEMM(t *testing.T) {
+	t.Setenv("AEXP_GEMM", "")
+	for _, c := range []struct {
+		core   string
+		avx512 bool
+		want   bool
+	}{
+		{"Haswell", true, true}, // OpenBLAS 0.3.21 on AMD Zen 4/5
+		{"Zen", true, true},
+		{"go", true, true},        // gonum's pure Go
+		{"SkylakeX", true, false}, // the BLAS has AVX-512 kernels
+		{"Cooperlake", true, false},
+		{"Haswell", false, false},
+	} {
+		if got := chooseOwnGEMM(c.core, c.avx512); got != c.want {
+			t.Errorf("chooseOwnGEMM(%q, %v) = %v, want %v", c.core, c.avx512, got, c.want)
+		}
+	}
+	t.Setenv("AEXP_GEMM", "blas")
+	if chooseOwnGEMM("Haswell", true) {
+		t.Error("AEXP_GEMM=blas: own kernel still chosen")
+	}
+}
+
+func TestRunGEMM(t *testing.T) {
+	// [1 2; 3 4]ᵀ·[1 0; 0 1]ᵀ added to c = [1 1; 1 1]
+	a, b, c := []float32{1, 2, 3, 4}, []float32{1, 0, 0, 1}, []float32{1, 1, 1, 1}
+	RunGEMM(GEMMShape{TransA: true, TransB: true, M: 2, N: 2, K: 2}, a, b, c)
+	if want := []float32{2, 4, 3, 5}; fmt.Sprint(c) != fmt.Sprint(want) {
+		t.Errorf("c = %v, want %v", c, want)
 	}
 }

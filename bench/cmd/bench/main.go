@@ -2,11 +2,14 @@
 // data, batch size and thread count, and prints one line per case:
 //
 //	CPU model=<cpuinfo model name> ... blas_core=<OpenBLAS's kernel choice>
-//	BENCH <case> aexp_samples_per_s=<x> torch_samples_per_s=<y> ratio=<x/y> aexp_rss_mb=<a> torch_rss_mb=<b> blas_gflops=<g> roofline=<r> torch_roofline=<q>
+//	BENCH <case> aexp_samples_per_s=<x> torch_samples_per_s=<y> ratio=<x/y> aexp_rss_mb=<a> torch_rss_mb=<b>
+//	      blas_gflops=<g> roofline=<r> gemm_gflops=<h> own_roofline=<o> torch_roofline=<q>
 //
-// blas_gflops is the throughput of the case's own matrix products replayed
-// alone in the same process (see roofline.go); roofline is the fraction of
-// it the aexp training step reaches, torch_roofline PyTorch's. Each engine trains in its own child process (this binary with -child, and
+// blas_gflops is the BLAS's throughput on the case's own matrix products
+// replayed alone in the same process (see roofline.go); roofline is the
+// fraction of it the aexp training step reaches, torch_roofline PyTorch's;
+// gemm_gflops and own_roofline the same through nn's product path (its own
+// AVX-512 kernel where the BLAS lacks one). Each engine trains in its own child process (this binary with -child, and
 // bench/torch_speed.py), so peak RSS is each process's own, read from
 // rusage the same way for both. Only the training loop is timed; stderr
 // also shows samples per CPU-second, which a busy machine disturbs less
@@ -124,6 +127,7 @@ type result struct {
 	// replayed alone (aexp's child only).
 	FlopsPerSample float64 `json:"flops_per_sample,omitempty"`
 	BLASGflops     float64 `json:"blas_gflops,omitempty"`
+	GEMMGflops     float64 `json:"gemm_gflops,omitempty"` // through nn's own product path
 	// Peak RSS before the replay's scratch matrices (aexp's child only).
 	RSSMB float64 `json:"rss_mb,omitempty"`
 	rssMB float64
@@ -196,15 +200,17 @@ func benchCase(c config, cs string, threads int, torch bool, self string, stdout
 		if threads != 1 {
 			name = fmt.Sprintf("%s_t%d", cs, threads)
 		}
-		roof := func(r *result) float64 { return r.SamplesPerS * best.FlopsPerSample / 1e9 / best.BLASGflops }
+		gflops := func(r *result) float64 { return r.SamplesPerS * best.FlopsPerSample / 1e9 }
+		roofs := fmt.Sprintf("blas_gflops=%.1f roofline=%.2f gemm_gflops=%.1f own_roofline=%.2f",
+			best.BLASGflops, gflops(best)/best.BLASGflops, best.GEMMGflops, gflops(best)/best.GEMMGflops)
 		if bestT == nil {
-			fmt.Fprintf(stdout, "BENCH %s aexp_samples_per_s=%.0f torch_samples_per_s=NA ratio=NA aexp_rss_mb=%.0f torch_rss_mb=NA blas_gflops=%.1f roofline=%.2f torch_roofline=NA\n",
-				name, best.SamplesPerS, best.rssMB, best.BLASGflops, roof(best))
+			fmt.Fprintf(stdout, "BENCH %s aexp_samples_per_s=%.0f torch_samples_per_s=NA ratio=NA aexp_rss_mb=%.0f torch_rss_mb=NA %s torch_roofline=NA\n",
+				name, best.SamplesPerS, best.rssMB, roofs)
 			return nil
 		}
-		fmt.Fprintf(stdout, "BENCH %s aexp_samples_per_s=%.0f torch_samples_per_s=%.0f ratio=%.2f aexp_rss_mb=%.0f torch_rss_mb=%.0f blas_gflops=%.1f roofline=%.2f torch_roofline=%.2f\n",
+		fmt.Fprintf(stdout, "BENCH %s aexp_samples_per_s=%.0f torch_samples_per_s=%.0f ratio=%.2f aexp_rss_mb=%.0f torch_rss_mb=%.0f %s torch_roofline=%.2f\n",
 			name, best.SamplesPerS, bestT.SamplesPerS, best.SamplesPerS/bestT.SamplesPerS, best.rssMB, bestT.rssMB,
-			best.BLASGflops, roof(best), roof(bestT))
+			roofs, gflops(bestT)/best.BLASGflops)
 	}
 	return nil
 }
@@ -322,5 +328,5 @@ func child(c config, stdout io.Writer) error {
 	}
 	return json.NewEncoder(stdout).Encode(result{SamplesPerS: float64(seen) / secs, Seconds: secs, CPUSeconds: cpu,
 		Loss: total / float64(seen), Backend: nn.Backend(),
-		RSSMB: float64(ru.Maxrss) / 1024, FlopsPerSample: gemmFlops(shapes) / float64(n), BLASGflops: replayGEMMs(shapes, 500*time.Millisecond)})
+		RSSMB: float64(ru.Maxrss) / 1024, FlopsPerSample: gemmFlops(shapes) / float64(n), BLASGflops: replayGEMMs(shapes, false, 500*time.Millisecond), GEMMGflops: replayGEMMs(shapes, true, 500*time.Millisecond)})
 }

@@ -20,7 +20,11 @@ import (
 // back on scratch matrices of the same shapes, and timed. blas_gflops is
 // that replay's throughput; roofline = the step's achieved FLOP/s (its
 // products' FLOPs × steps per second) ÷ blas_gflops, i.e. the fraction of
-// the step's time spent in the products at the BLAS's own rate.
+// the step's time spent in the products at the BLAS's own rate. Where nn
+// does products on its own AVX-512 kernel (gemm=avx512 in the CPU line),
+// the step can beat the BLAS (roofline > 1); gemm_gflops is then the
+// replay through nn's own product path and own_roofline the fraction of
+// that the step reaches, i.e. the share of its time spent in products.
 
 // traceStep runs step once and returns the products it made.
 func traceStep(step func()) []nn.GEMMShape {
@@ -40,11 +44,12 @@ func gemmFlops(shapes []nn.GEMMShape) float64 {
 	return f
 }
 
-// replayGEMMs runs shapes in order, repeatedly for at least minTime, and
+// replayGEMMs runs shapes in order through the BLAS (own=false) or
+// through nn's product path (own=true: its AVX-512 kernel where nn uses it), repeatedly for at least minTime, and
 // returns the products' throughput in GFLOP/s in the fastest pass (the
 // first warms up; the best is what the BLAS can do, least disturbed by
 // other processes on a shared machine).
-func replayGEMMs(shapes []nn.GEMMShape, minTime time.Duration) float64 {
+func replayGEMMs(shapes []nn.GEMMShape, own bool, minTime time.Duration) float64 {
 	maxA, maxB, maxC := 0, 0, 0
 	for _, s := range shapes {
 		maxA, maxB, maxC = max(maxA, s.M*s.K), max(maxB, s.K*s.N), max(maxC, s.M*s.N)
@@ -58,6 +63,10 @@ func replayGEMMs(shapes []nn.GEMMShape, minTime time.Duration) float64 {
 	}
 	pass := func() {
 		for _, s := range shapes {
+			if own {
+				nn.RunGEMM(s, a, b, c)
+				continue
+			}
 			tA, tB := blas.NoTrans, blas.NoTrans
 			ar, ac, br, bc := s.M, s.K, s.K, s.N
 			if s.TransA {
@@ -99,7 +108,7 @@ func cpuLine() string {
 		}
 		return "no"
 	}
-	return fmt.Sprintf("CPU model=%q arch=%s cores=%d avx2=%s avx512=%s avx512bf16=%s blas=%s blas_core=%s",
+	return fmt.Sprintf("CPU model=%q arch=%s cores=%d avx2=%s avx512=%s avx512bf16=%s blas=%s blas_core=%s gemm=%s",
 		model, runtime.GOARCH, runtime.NumCPU(), yn(cpu.X86.HasAVX2 && cpu.X86.HasFMA), yn(cpu.X86.HasAVX512F),
-		yn(cpu.X86.HasAVX512BF16), nn.Backend(), nn.BLASCore())
+		yn(cpu.X86.HasAVX512BF16), nn.Backend(), nn.BLASCore(), nn.GEMMKernel())
 }

@@ -1,0 +1,9 @@
+//go:build !amd64 || purego
+
+package sgemm
+
+const hasKernel = false
+
+func kern12x32(k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int) {
+	panic("unreachable")
+}
