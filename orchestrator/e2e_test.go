@@ -696,7 +696,7 @@ func TestChangedSpecRefused(t *testing.T) {
 	}
 	writeSpec(t, dir, "c.toml", strings.Replace(text, "[0.5, 1.0]", "[0.5, 2.0]", 1))
 	r := run(t, dir, "sweep", spec)
-	if r.code != 2 || !strings.Contains(r.stderr, "changed: params.lr") || !strings.Contains(r.stderr, "--force") {
+	if r.code != 2 || !strings.Contains(r.stderr, "params.lr: [0.5, 1] → [0.5, 2]") || !strings.Contains(r.stderr, "--force") {
 		t.Fatalf("changed spec: exit %d\n%s", r.code, r.stderr)
 	}
 	r = run(t, dir, "sweep", "--force", spec)

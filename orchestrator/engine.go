@@ -58,11 +58,12 @@ type ChangedSpecError struct {
 }
 
 func (e *ChangedSpecError) Error() string {
-	what := "its spec"
+	what := "its spec changed"
 	if len(e.Changes) > 0 {
-		what = strings.Join(e.Changes, ", ")
+		what = "changed (recorded → now):\n  " + strings.Join(e.Changes, "\n  ")
 	}
-	return fmt.Sprintf("sweep %q in %s was run with a different spec (changed: %s); budget fields (run_cap, samples, parallel, threads, timeout, attempts, target, keep) may change, others may not.\n"+
+	return fmt.Sprintf("sweep %q in %s was run with a different spec; %s\n"+
+		"Budget fields (run_cap, samples, parallel, threads, timeout, attempts, target, keep) may change, others may not.\n"+
 		"Rerun with --force to continue it with this spec (recorded runs are kept), or rename the sweep to start a new one", e.Name, e.DB, what)
 }
 

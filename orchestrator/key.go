@@ -87,51 +87,124 @@ func (s *Spec) identity() map[string]any {
 	}
 }
 
-// Changes lists the identity fields that differ between two specs, for the
-// message that refuses to resume a changed sweep.
+// Changes lists what differs between the spec old and s, one entry per
+// field with its old and new value ("budget.epochs: 5 → 3",
+// "params.lr: [0.001, 0.003] → 0.001"), for the message that refuses to
+// resume a changed sweep. It covers exactly what Hash covers.
 func (s *Spec) Changes(old *Spec) []string {
-	a, b := s.identity(), old.identity()
 	var out []string
-	for _, k := range slices.Sorted(maps.Keys(a)) {
-		if k == "blocks" {
-			continue
-		}
-		if canonical(a[k]) != canonical(b[k]) {
-			out = append(out, k)
+	diff := func(path string, was, now any) {
+		if canonical(was) != canonical(now) {
+			out = append(out, fmt.Sprintf("%s: %s → %s", path, describeSetting(was), describeSetting(now)))
 		}
 	}
+	diff("dataset", old.Dataset, s.Dataset)
+	diff("objective.metric", old.Objective.Metric, s.Objective.Metric)
+	diff("objective.goal", old.Objective.Goal, s.Objective.Goal)
+	diff("search.method", old.Search.Method, s.Search.Method)
+	diff("search.seed", old.Search.Seed, s.Search.Seed)
+	ob, nb := old.Budget, s.Budget
+	diff("budget.epochs", ob.Epochs, nb.Epochs)
+	diff("budget.batch_size", ob.BatchSize, nb.BatchSize)
+	diff("budget.seeds", ob.Seeds, nb.Seeds)
+	diff("budget.train_limit", ob.TrainLimit, nb.TrainLimit)
+	diff("budget.test_limit", ob.TestLimit, nb.TestLimit)
+	oe, ne := old.EarlyStop, s.EarlyStop
+	diff("early_stop.method", oe.Method, ne.Method)
+	diff("early_stop.grace_epochs", oe.GraceEpochs, ne.GraceEpochs)
+	diff("early_stop.reduction", oe.Reduction, ne.Reduction)
+	diff("early_stop.min_runs", oe.MinRuns, ne.MinRuns)
 	if len(s.Blocks) != len(old.Blocks) {
-		out = append(out, "variants")
-		return out
+		return append(out, fmt.Sprintf("variants: %s → %s", blockNames(old.Blocks), blockNames(s.Blocks)))
 	}
-	for i := range s.Blocks {
-		na, nb := s.Blocks[i], old.Blocks[i]
-		if na.Variant != nb.Variant {
-			out = append(out, na.Path)
+	oldIDs, newIDs := old.identity()["blocks"].([]any), s.identity()["blocks"].([]any)
+	for i, nb := range s.Blocks {
+		ob := old.Blocks[i]
+		if ob.Variant != nb.Variant {
+			diff(joinPath(blockPrefix(nb), "name"), ob.Variant, nb.Variant)
 			continue
 		}
-		ba := a["blocks"].([]any)[i].(map[string]any)
-		bb := b["blocks"].([]any)[i].(map[string]any)
-		pa, pb := ba["params"].(map[string]any), bb["params"].(map[string]any)
-		names := map[string]bool{}
-		for k := range pa {
-			names[k] = true
+		pre := blockPrefix(nb)
+		op, np := blockParams(ob), blockParams(nb)
+		for _, k := range slices.Sorted(maps.Keys(union(op, np))) {
+			diff(joinPath(pre, "params."+k), op[k], np[k])
 		}
-		for k := range pb {
-			names[k] = true
+		if canonical(paramOrder(ob)) != canonical(paramOrder(nb)) && canonical(op) == canonical(np) {
+			out = append(out, fmt.Sprintf("%s: %s → %s", joinPath(pre, "params (their order, the grid's order)"),
+				strings.Join(paramOrder(ob), ", "), strings.Join(paramOrder(nb), ", ")))
 		}
-		for _, k := range slices.Sorted(maps.Keys(names)) {
-			if canonical(pa[k]) != canonical(pb[k]) {
-				out = append(out, "params."+k)
-			}
-		}
+		oid, nid := oldIDs[i].(map[string]any), newIDs[i].(map[string]any)
 		for _, k := range []string{"zip", "include", "exclude"} {
-			if canonical(ba[k]) != canonical(bb[k]) {
-				out = append(out, k)
-			}
+			diff(joinPath(pre, k), oid[k], nid[k])
 		}
 	}
 	return out
+}
+
+// blockPrefix is where a block's keys are written: "" for variant = "x",
+// "variants[i]" for a [[variants]] block.
+func blockPrefix(b *Block) string {
+	if b.Path == "variant" {
+		return ""
+	}
+	return b.Path
+}
+
+func blockNames(bs []*Block) string {
+	names := make([]string, len(bs))
+	for i, b := range bs {
+		names[i] = b.Variant
+	}
+	return "[" + strings.Join(names, ", ") + "]"
+}
+
+// blockParams is a block's params as written: a constant as its value, an
+// axis as its list of values, a distribution as its description.
+func blockParams(b *Block) map[string]any {
+	out := map[string]any{}
+	for _, p := range b.Params {
+		switch {
+		case p.Dist != nil:
+			out[p.Name] = p.Dist.String()
+		case len(p.Values) == 1:
+			out[p.Name] = p.Values[0]
+		default:
+			out[p.Name] = p.Values
+		}
+	}
+	return out
+}
+
+func union(a, b map[string]any) map[string]any {
+	out := maps.Clone(a)
+	maps.Copy(out, b)
+	return out
+}
+
+// describeSetting prints a spec value for the changed-spec message: nil as
+// "(not set)", lists with spaces, strings bare.
+func describeSetting(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return "(not set)"
+	case string:
+		return t
+	case []any:
+		parts := make([]string, len(t))
+		for i, e := range t {
+			parts[i] = formatValue(e)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case []uint64:
+		parts := make([]string, len(t))
+		for i, e := range t {
+			parts[i] = fmt.Sprint(e)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case int, int64, uint64, float64, bool:
+		return formatValue(t)
+	}
+	return canonical(v)
 }
 
 func paramOrder(b *Block) []string {
