@@ -32,8 +32,7 @@ var threads atomic.Int32
 
 func init() { threads.Store(1) }
 
-// ownGEMM is whether products with an untransposed B go to
-// nn/internal/sgemm's AVX-512 kernel instead of the BLAS: when the CPU has
+// ownGEMM is whether products go to nn/internal/sgemm's AVX-512 kernel instead of the BLAS: when the CPU has
 // AVX-512 but the BLAS's kernels for it do not use it (OpenBLAS 0.3.21 runs
 // its Haswell kernels on AMD Zen 4 and 5; gonum's pure Go has none), the
 // own kernel does the same products 1.4–1.8× faster. Decided once from the
@@ -73,8 +72,8 @@ func gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []flo
 	if gemmTrace != nil {
 		gemmTrace(GEMMShape{ta, tb, m, n, k})
 	}
-	if ownGEMM && !tb && alpha == 1 {
-		sgemm.Gemm(int(threads.Load()), ta, m, n, k, a, lda, b, ldb, beta, c, ldc)
+	if ownGEMM && alpha == 1 {
+		sgemm.Gemm(int(threads.Load()), ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	tA, tB := blas.NoTrans, blas.NoTrans
@@ -98,8 +97,8 @@ func gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []flo
 // blasForced: AEXP_GEMM=blas sends every product to the BLAS (to compare).
 func blasForced() bool { return os.Getenv("AEXP_GEMM") == "blas" }
 
-// GEMMKernel names what does the matrix products with an untransposed
-// right operand: "avx512" (nn's own kernel) or "blas".
+// GEMMKernel names what does the matrix products: "avx512" (nn's own
+// kernel) or "blas".
 func GEMMKernel() string {
 	if ownGEMM {
 		return "avx512"

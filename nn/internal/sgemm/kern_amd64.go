@@ -10,3 +10,6 @@ var hasKernel = cpu.X86.HasAVX512F
 
 //go:noescape
 func kern12x32(k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func packT(dst, src *float32, ld, k int)

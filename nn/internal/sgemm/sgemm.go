@@ -5,10 +5,10 @@
 //
 // The kernel broadcasts each value of A straight from memory into the FMA,
 // so A is read in place whether or not it is transposed, and B is read in
-// place when it is not (rows of 32 contiguous values); only the ragged
-// edges (rows past a multiple of 12, columns past a multiple of 32) go
-// through small zero-padded copies on the stack. Products with a
-// transposed B are left to the BLAS.
+// place when it is not (rows of 32 contiguous values). A transposed B is
+// gathered 32 columns at a time into a panel on the stack, which then
+// serves every row block of C. The ragged edges (rows past a multiple of
+// 12, columns past a multiple of 32) go through small zero-padded copies.
 package sgemm
 
 import "sync"
@@ -21,22 +21,22 @@ const (
 // Available reports whether the AVX-512 kernel runs on this CPU.
 func Available() bool { return hasKernel }
 
-// minSplit is the least work (multiply-adds) per goroutine worth starting
-// one for: a goroutine costs about a microsecond, the kernel does some
-// 100,000 multiply-adds in that time.
+// minSplit is the least work (multiply-adds) per goroutine worth handing
+// to a helper: a hand-over costs about a microsecond, in which the kernel
+// does some 100,000 multiply-adds.
 const minSplit = 1 << 20
 
-// Gemm computes c = op(a)·b + beta·c for row-major matrices (c m×n, inner
-// dimension k); op(a) is aᵀ when ta (a stored k×m). With threads > 1 a
-// large product is split by columns over that many goroutines. Call it
-// only when Available.
-func Gemm(threads int, ta bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// Gemm computes c = op(a)·op(b) + beta·c for row-major matrices (c m×n,
+// inner dimension k); op(a) is aᵀ when ta (a stored k×m), op(b) is bᵀ when
+// tb (b stored n×k). With threads > 1 a large product is split by columns
+// over that many goroutines. Call it only when Available.
+func Gemm(threads int, ta, tb bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
 	parts := min(threads, m*n*k/minSplit, (n+nr-1)/nr)
 	if parts < 2 || !pool.TryLock() { // busy: another product is using the helpers
-		gemm(ta, m, n, k, a, lda, b, ldb, beta, c, ldc)
+		gemm(job{ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc})
 		return
 	}
 	defer pool.Unlock()
@@ -49,11 +49,16 @@ func Gemm(threads int, ta bool, m, n, k int, a []float32, lda int, b []float32, 
 	j0 := 0
 	for i := range parts {
 		j1 := min(n, (i+1)*panels/parts*nr)
+		bj := b[j0:] // columns j0… of op(b)
+		if tb {
+			bj = b[j0*ldb:]
+		}
+		part := job{ta, tb, m, j1 - j0, k, a, lda, bj, ldb, beta, c[j0:], ldc}
 		if i == parts-1 {
-			gemm(ta, m, j1-j0, k, a, lda, b[j0:], ldb, beta, c[j0:], ldc)
+			gemm(part)
 			break
 		}
-		pool.helpers[i].jobs <- job{ta, m, j1 - j0, k, a, lda, b[j0:], ldb, beta, c[j0:], ldc}
+		pool.helpers[i].jobs <- part
 		j0 = j1
 	}
 	for _, h := range pool.helpers[:parts-1] {
@@ -73,8 +78,16 @@ type helper struct {
 	done chan struct{}
 }
 
+func (h helper) run() {
+	for j := range h.jobs {
+		gemm(j)
+		h.done <- struct{}{}
+	}
+}
+
+// job is one product's arguments.
 type job struct {
-	ta      bool
+	ta, tb  bool
 	m, n, k int
 	a       []float32
 	lda     int
@@ -85,15 +98,9 @@ type job struct {
 	ldc     int
 }
 
-func (h helper) run() {
-	for j := range h.jobs {
-		gemm(j.ta, j.m, j.n, j.k, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc)
-		h.done <- struct{}{}
-	}
-}
-
 // gemm is Gemm on one goroutine.
-func gemm(ta bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func gemm(j job) {
+	ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc := j.ta, j.tb, j.m, j.n, j.k, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc
 	for i := range m {
 		row := c[i*ldc : i*ldc+n]
 		switch beta {
@@ -115,12 +122,34 @@ func gemm(ta bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta
 	}
 	var (
 		aEdge [mr * kcMax]float32 // the last m%12 rows of op(a), p-major, zero-padded
-		bEdge [kcMax * nr]float32 // the last n%32 columns of b, zero-padded
+		bPan  [kcMax * nr]float32 // 32 columns of op(b), as kc rows of 32
 		tile  [mr * nr]float32    // an edge tile of c
 	)
 	mFull, nFull := m-m%mr, n-n%nr
 	passes := (k + kcMax - 1) / kcMax
 	kc := (k + passes - 1) / passes
+	// block runs the kernel on c's tile (i0, j0) from the B panel at bp.
+	block := func(i0, j0, kb int, bp *float32, bld int, ap *float32, ars, aps int) {
+		if i0 < mFull && j0 < nFull {
+			kern12x32(kb, ap, ars, aps, bp, bld, &c[i0*ldc+j0], ldc)
+			return
+		}
+		tile = [mr * nr]float32{}
+		kern12x32(kb, ap, ars, aps, bp, bld, &tile[0], nr)
+		for r := range min(mr, m-i0) {
+			crow := c[(i0+r)*ldc+j0 : (i0+r)*ldc+min(j0+nr, n)]
+			for j := range crow {
+				crow[j] += tile[r*nr+j]
+			}
+		}
+	}
+	// aPanel is where the kernel reads rows i0… of op(a) from column k0.
+	aPanel := func(i0, k0 int) (*float32, int, int) {
+		if i0 < mFull {
+			return &a[i0*rs+k0*ps], rs, ps
+		}
+		return &aEdge[0], 1, mr
+	}
 	for k0 := 0; k0 < k; k0 += kc {
 		kb := min(kc, k-k0)
 		if mFull < m {
@@ -131,37 +160,43 @@ func gemm(ta bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta
 				}
 			}
 		}
+		if tb { // gather each B panel once, then use it for every row block
+			for j0 := 0; j0 < n; j0 += nr {
+				if j0 < nFull && gatherable(ldb) {
+					packT(&bPan[0], &b[j0*ldb+k0], ldb, kb)
+				} else {
+					clear(bPan[:kb*nr])
+					for jj := range min(nr, n-j0) {
+						for p := range kb {
+							bPan[p*nr+jj] = b[(j0+jj)*ldb+k0+p]
+						}
+					}
+				}
+				for i0 := 0; i0 < m; i0 += mr {
+					ap, ars, aps := aPanel(i0, k0)
+					block(i0, j0, kb, &bPan[0], nr, ap, ars, aps)
+				}
+			}
+			continue
+		}
 		if nFull < n {
-			clear(bEdge[:kb*nr])
+			clear(bPan[:kb*nr])
 			for p := range kb {
-				copy(bEdge[p*nr:p*nr+n-nFull], b[(k0+p)*ldb+nFull:(k0+p)*ldb+n])
+				copy(bPan[p*nr:p*nr+n-nFull], b[(k0+p)*ldb+nFull:(k0+p)*ldb+n])
 			}
 		}
 		for i0 := 0; i0 < m; i0 += mr {
-			ap, ars, aps := &a[0], rs, ps
-			if i0 < mFull {
-				ap = &a[i0*rs+k0*ps]
-			} else {
-				ap, ars, aps = &aEdge[0], 1, mr
-			}
+			ap, ars, aps := aPanel(i0, k0)
 			for j0 := 0; j0 < n; j0 += nr {
-				bp, bld := &bEdge[0], nr
 				if j0 < nFull {
-					bp, bld = &b[k0*ldb+j0], ldb
-				}
-				if i0 < mFull && j0 < nFull {
-					kern12x32(kb, ap, ars, aps, bp, bld, &c[i0*ldc+j0], ldc)
-					continue
-				}
-				tile = [mr * nr]float32{}
-				kern12x32(kb, ap, ars, aps, bp, bld, &tile[0], nr)
-				for r := range min(mr, m-i0) {
-					crow := c[(i0+r)*ldc+j0 : (i0+r)*ldc+min(j0+nr, n)]
-					for j := range crow {
-						crow[j] += tile[r*nr+j]
-					}
+					block(i0, j0, kb, &b[k0*ldb+j0], ldb, ap, ars, aps)
+				} else {
+					block(i0, j0, kb, &bPan[0], nr, ap, ars, aps)
 				}
 			}
 		}
 	}
 }
+
+// gatherable: packT's 32-bit gather offsets (r·ld·4 bytes, r < 32) fit.
+func gatherable(ld int) bool { return ld < 1<<24 }

@@ -7,7 +7,7 @@ import (
 )
 
 // naive is the reference: c = op(a)·b + beta·c in float64.
-func naive(ta bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func naive(ta, tb bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	for i := range m {
 		for j := range n {
 			s := 0.0
@@ -16,7 +16,11 @@ func naive(ta bool, m, n, k int, a []float32, lda int, b []float32, ldb int, bet
 				if ta {
 					av = a[p*lda+i]
 				}
-				s += float64(av) * float64(b[p*ldb+j])
+				bv := b[p*ldb+j]
+				if tb {
+					bv = b[j*ldb+p]
+				}
+				s += float64(av) * float64(bv)
 			}
 			c[i*ldc+j] = float32(s + float64(beta)*float64(c[i*ldc+j]))
 		}
@@ -38,24 +42,31 @@ func TestGemm(t *testing.T) {
 	for _, s := range [][3]int{{1, 1, 1}, {12, 32, 1}, {12, 32, 7}, {13, 33, 5}, {128, 300, 784},
 		{128, 384, 128}, {28, 384, 3584}, {5, 70, 300}, {784, 300, 128}, {25, 31, 600}} {
 		m, n, k := s[0], s[1], s[2]
-		for _, ta := range []bool{false, true} {
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			ta, tb := tr[0], tr[1]
 			for _, beta := range []float32{0, 1, 0.5} {
+				if beta != 1 && m*n*k > 1<<20 {
+					continue // large products: once (split over goroutines), to keep the test short
+				}
 				lda, ldb, ldc := k+3, n+5, n+2
 				if ta {
 					lda = m + 3
 				}
-				a, b := fill(max(m, k)*lda), fill(k*ldb)
+				if tb {
+					ldb = k + 5
+				}
+				a, b := fill(max(m, k)*lda), fill(max(n, k)*ldb)
 				c := fill(m * ldc)
 				want := append([]float32(nil), c...)
 				threads := 1
 				if beta == 1 {
 					threads = 3 // large products split by columns
 				}
-				Gemm(threads, ta, m, n, k, a, lda, b, ldb, beta, c, ldc)
-				naive(ta, m, n, k, a, lda, b, ldb, beta, want, ldc)
+				Gemm(threads, ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc)
+				naive(ta, tb, m, n, k, a, lda, b, ldb, beta, want, ldc)
 				for i := range c {
 					if d := math.Abs(float64(c[i] - want[i])); d > 1e-4*math.Sqrt(float64(k))*(1+math.Abs(float64(want[i]))) {
-						t.Fatalf("%dx%dx%d ta=%v beta=%v: c[%d] = %v, want %v", m, n, k, ta, beta, i, c[i], want[i])
+						t.Fatalf("%dx%dx%d ta=%v tb=%v beta=%v: c[%d] = %v, want %v", m, n, k, ta, tb, beta, i, c[i], want[i])
 					}
 				}
 			}
