@@ -12,4 +12,10 @@ var hasKernel = cpu.X86.HasAVX512F
 func kern12x32(k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int)
 
 //go:noescape
+func kern8x32(k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func kern4x32(k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
 func packT(dst, src *float32, ld, k int)

@@ -2,12 +2,17 @@
 
 #include "textflag.h"
 
-// func kern12x32(k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int)
+// The three kernels are the same code for MR = 12, 8 and 4 rows of C (an
+// m of 128, the usual batch, is 10·12 + 8: no padded rows).
 //
-// C[0:12, 0:32] += Σ_p A[r, p]·B[p, 0:32] with A[r, p] at a[r·rs + p·ps]
+// func kernMRx32(k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int)
+//
+// C[0:MR, 0:32] += Σ_p A[r, p]·B[p, 0:32] with A[r, p] at a[r·rs + p·ps]
 // and B[p, j] at b[p·ldb + j] (strides in floats; k ≥ 1). Each A value is
 // broadcast from memory into the FMA, so A needs no packing either way
-// round (rs=lda, ps=1 for A; rs=1, ps=lda for Aᵀ); 24 zmm accumulators.
+// round (rs=lda, ps=1 for A; rs=1, ps=lda for Aᵀ); 2·MR zmm accumulators.
+
+// func kern12x32(k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int)
 TEXT ·kern12x32(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), AX
@@ -17,13 +22,13 @@ TEXT ·kern12x32(SB), NOSPLIT, $0-64
 	MOVQ ldb+40(FP), R12
 	MOVQ c+48(FP), DI
 	MOVQ ldc+56(FP), DX
-	SHLQ $2, R8  // row stride in bytes
+	SHLQ $2, R8
 	SHLQ $2, SI
 	SHLQ $2, R12
 	SHLQ $2, DX
-	LEAQ (R8)(R8*2), R9 // 3·rs
-	LEAQ (R8)(R8*4), R10 // 5·rs
-	LEAQ (AX)(R9*2), R11 // row 6
+	LEAQ (R8)(R8*2), R9
+	LEAQ (R8)(R8*4), R10
+	LEAQ (AX)(R9*2), R11
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -48,7 +53,7 @@ TEXT ·kern12x32(SB), NOSPLIT, $0-64
 	VPXORD Z21, Z21, Z21
 	VPXORD Z22, Z22, Z22
 	VPXORD Z23, Z23, Z23
-loop:
+loop12:
 	VMOVUPS (BX), Z24
 	VMOVUPS 64(BX), Z25
 	VFMADD231PS.BCST (AX), Z24, Z0
@@ -79,7 +84,7 @@ loop:
 	ADDQ SI, R11
 	ADDQ R12, BX
 	DECQ CX
-	JNZ loop
+	JNZ loop12
 	VADDPS (DI), Z0, Z0
 	VADDPS 64(DI), Z1, Z1
 	VMOVUPS Z0, (DI)
@@ -139,6 +144,168 @@ loop:
 	VADDPS 64(DI), Z23, Z23
 	VMOVUPS Z22, (DI)
 	VMOVUPS Z23, 64(DI)
+	VZEROUPPER
+	RET
+
+// func kern8x32(k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int)
+TEXT ·kern8x32(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ rs+16(FP), R8
+	MOVQ ps+24(FP), SI
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), R12
+	MOVQ c+48(FP), DI
+	MOVQ ldc+56(FP), DX
+	SHLQ $2, R8
+	SHLQ $2, SI
+	SHLQ $2, R12
+	SHLQ $2, DX
+	LEAQ (R8)(R8*2), R9
+	LEAQ (R8)(R8*4), R10
+	LEAQ (AX)(R9*2), R11
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+loop8:
+	VMOVUPS (BX), Z24
+	VMOVUPS 64(BX), Z25
+	VFMADD231PS.BCST (AX), Z24, Z0
+	VFMADD231PS.BCST (AX), Z25, Z1
+	VFMADD231PS.BCST (AX)(R8*1), Z24, Z2
+	VFMADD231PS.BCST (AX)(R8*1), Z25, Z3
+	VFMADD231PS.BCST (AX)(R8*2), Z24, Z4
+	VFMADD231PS.BCST (AX)(R8*2), Z25, Z5
+	VFMADD231PS.BCST (AX)(R9*1), Z24, Z6
+	VFMADD231PS.BCST (AX)(R9*1), Z25, Z7
+	VFMADD231PS.BCST (AX)(R8*4), Z24, Z8
+	VFMADD231PS.BCST (AX)(R8*4), Z25, Z9
+	VFMADD231PS.BCST (AX)(R10*1), Z24, Z10
+	VFMADD231PS.BCST (AX)(R10*1), Z25, Z11
+	VFMADD231PS.BCST (R11), Z24, Z12
+	VFMADD231PS.BCST (R11), Z25, Z13
+	VFMADD231PS.BCST (R11)(R8*1), Z24, Z14
+	VFMADD231PS.BCST (R11)(R8*1), Z25, Z15
+	ADDQ SI, AX
+	ADDQ SI, R11
+	ADDQ R12, BX
+	DECQ CX
+	JNZ loop8
+	VADDPS (DI), Z0, Z0
+	VADDPS 64(DI), Z1, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ DX, DI
+	VADDPS (DI), Z2, Z2
+	VADDPS 64(DI), Z3, Z3
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ DX, DI
+	VADDPS (DI), Z4, Z4
+	VADDPS 64(DI), Z5, Z5
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	ADDQ DX, DI
+	VADDPS (DI), Z6, Z6
+	VADDPS 64(DI), Z7, Z7
+	VMOVUPS Z6, (DI)
+	VMOVUPS Z7, 64(DI)
+	ADDQ DX, DI
+	VADDPS (DI), Z8, Z8
+	VADDPS 64(DI), Z9, Z9
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, 64(DI)
+	ADDQ DX, DI
+	VADDPS (DI), Z10, Z10
+	VADDPS 64(DI), Z11, Z11
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	ADDQ DX, DI
+	VADDPS (DI), Z12, Z12
+	VADDPS 64(DI), Z13, Z13
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z13, 64(DI)
+	ADDQ DX, DI
+	VADDPS (DI), Z14, Z14
+	VADDPS 64(DI), Z15, Z15
+	VMOVUPS Z14, (DI)
+	VMOVUPS Z15, 64(DI)
+	VZEROUPPER
+	RET
+
+// func kern4x32(k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int)
+TEXT ·kern4x32(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ rs+16(FP), R8
+	MOVQ ps+24(FP), SI
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), R12
+	MOVQ c+48(FP), DI
+	MOVQ ldc+56(FP), DX
+	SHLQ $2, R8
+	SHLQ $2, SI
+	SHLQ $2, R12
+	SHLQ $2, DX
+	LEAQ (R8)(R8*2), R9
+	LEAQ (R8)(R8*4), R10
+	LEAQ (AX)(R9*2), R11
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+loop4:
+	VMOVUPS (BX), Z24
+	VMOVUPS 64(BX), Z25
+	VFMADD231PS.BCST (AX), Z24, Z0
+	VFMADD231PS.BCST (AX), Z25, Z1
+	VFMADD231PS.BCST (AX)(R8*1), Z24, Z2
+	VFMADD231PS.BCST (AX)(R8*1), Z25, Z3
+	VFMADD231PS.BCST (AX)(R8*2), Z24, Z4
+	VFMADD231PS.BCST (AX)(R8*2), Z25, Z5
+	VFMADD231PS.BCST (AX)(R9*1), Z24, Z6
+	VFMADD231PS.BCST (AX)(R9*1), Z25, Z7
+	ADDQ SI, AX
+	ADDQ SI, R11
+	ADDQ R12, BX
+	DECQ CX
+	JNZ loop4
+	VADDPS (DI), Z0, Z0
+	VADDPS 64(DI), Z1, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ DX, DI
+	VADDPS (DI), Z2, Z2
+	VADDPS 64(DI), Z3, Z3
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ DX, DI
+	VADDPS (DI), Z4, Z4
+	VADDPS 64(DI), Z5, Z5
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	ADDQ DX, DI
+	VADDPS (DI), Z6, Z6
+	VADDPS 64(DI), Z7, Z7
+	VMOVUPS Z6, (DI)
+	VMOVUPS Z7, 64(DI)
 	VZEROUPPER
 	RET
 

@@ -121,42 +121,40 @@ func gemm(j job) {
 		rs, ps = 1, lda
 	}
 	var (
-		aEdge [mr * kcMax]float32 // the last m%12 rows of op(a), p-major, zero-padded
+		aEdge [4 * kcMax]float32  // the last m%4 rows of op(a), p-major, zero-padded to 4
 		bPan  [kcMax * nr]float32 // 32 columns of op(b), as kc rows of 32
 		tile  [mr * nr]float32    // an edge tile of c
 	)
-	mFull, nFull := m-m%mr, n-n%nr
+	mEdge, nFull := m-m%4, n-n%nr
 	passes := (k + kcMax - 1) / kcMax
 	kc := (k + passes - 1) / passes
-	// block runs the kernel on c's tile (i0, j0) from the B panel at bp.
-	block := func(i0, j0, kb int, bp *float32, bld int, ap *float32, ars, aps int) {
-		if i0 < mFull && j0 < nFull {
-			kern12x32(kb, ap, ars, aps, bp, bld, &c[i0*ldc+j0], ldc)
+	// block adds op(a)[i0:i0+rows, k0:k0+kb]·(B panel at bp) to c's tile
+	// (i0, j0), straight into c when the tile is whole.
+	block := func(i0, rows, j0, k0, kb int, bp *float32, bld int) {
+		ap, ars, aps := &aEdge[0], 1, 4
+		if i0 < mEdge {
+			ap, ars, aps = &a[i0*rs+k0*ps], rs, ps
+		}
+		if i0 < mEdge && j0 < nFull {
+			kern(rows, kb, ap, ars, aps, bp, bld, &c[i0*ldc+j0], ldc)
 			return
 		}
-		tile = [mr * nr]float32{}
-		kern12x32(kb, ap, ars, aps, bp, bld, &tile[0], nr)
-		for r := range min(mr, m-i0) {
+		clear(tile[:rows*nr])
+		kern(max(rows, 4), kb, ap, ars, aps, bp, bld, &tile[0], nr)
+		for r := range rows {
 			crow := c[(i0+r)*ldc+j0 : (i0+r)*ldc+min(j0+nr, n)]
 			for j := range crow {
 				crow[j] += tile[r*nr+j]
 			}
 		}
 	}
-	// aPanel is where the kernel reads rows i0… of op(a) from column k0.
-	aPanel := func(i0, k0 int) (*float32, int, int) {
-		if i0 < mFull {
-			return &a[i0*rs+k0*ps], rs, ps
-		}
-		return &aEdge[0], 1, mr
-	}
 	for k0 := 0; k0 < k; k0 += kc {
 		kb := min(kc, k-k0)
-		if mFull < m {
-			clear(aEdge[:mr*kb])
-			for r := mFull; r < m; r++ {
+		if mEdge < m {
+			clear(aEdge[:4*kb])
+			for r := mEdge; r < m; r++ {
 				for p := range kb {
-					aEdge[p*mr+r-mFull] = a[r*rs+(k0+p)*ps]
+					aEdge[p*4+r-mEdge] = a[r*rs+(k0+p)*ps]
 				}
 			}
 		}
@@ -172,9 +170,9 @@ func gemm(j job) {
 						}
 					}
 				}
-				for i0 := 0; i0 < m; i0 += mr {
-					ap, ars, aps := aPanel(i0, k0)
-					block(i0, j0, kb, &bPan[0], nr, ap, ars, aps)
+				for i0, rows := 0, 0; i0 < m; i0 += rows {
+					rows = blockRows(m - i0)
+					block(i0, rows, j0, k0, kb, &bPan[0], nr)
 				}
 			}
 			continue
@@ -185,16 +183,44 @@ func gemm(j job) {
 				copy(bPan[p*nr:p*nr+n-nFull], b[(k0+p)*ldb+nFull:(k0+p)*ldb+n])
 			}
 		}
-		for i0 := 0; i0 < m; i0 += mr {
-			ap, ars, aps := aPanel(i0, k0)
+		for i0, rows := 0, 0; i0 < m; i0 += rows {
+			rows = blockRows(m - i0)
 			for j0 := 0; j0 < n; j0 += nr {
 				if j0 < nFull {
-					block(i0, j0, kb, &b[k0*ldb+j0], ldb, ap, ars, aps)
+					block(i0, rows, j0, k0, kb, &b[k0*ldb+j0], ldb)
 				} else {
-					block(i0, j0, kb, &bPan[0], nr, ap, ars, aps)
+					block(i0, rows, j0, k0, kb, &bPan[0], nr)
 				}
 			}
 		}
+	}
+}
+
+// blockRows is how many of the rest rows of c the next kernel call takes:
+// 12, 8 or 4 read in place, then the last m%4 from a zero-padded copy.
+func blockRows(rest int) int {
+	switch {
+	case rest >= 12:
+		return 12
+	case rest >= 8:
+		return 8
+	case rest >= 4:
+		return 4
+	}
+	return rest
+}
+
+// kern runs the kernel for a block of rows = 12, 8 or 4 rows.
+func kern(rows, k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int) {
+	switch rows {
+	case 12:
+		kern12x32(k, a, rs, ps, b, ldb, c, ldc)
+	case 8:
+		kern8x32(k, a, rs, ps, b, ldb, c, ldc)
+	case 4:
+		kern4x32(k, a, rs, ps, b, ldb, c, ldc)
+	default:
+		panic("sgemm: no kernel for this many rows")
 	}
 }
 
