@@ -1,12 +1,8 @@
 package viz
 
 import (
-	"bytes"
-	"encoding/base64"
 	"fmt"
-	"html/template"
 	"io"
-	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -361,150 +357,6 @@ func sameData(a, b Tensor) bool {
 	return len(a.Data) == len(b.Data) && slices.Equal(a.Data, b.Data)
 }
 
-// Page is the content of an HTML report.
-type Page struct {
-	Title      string
-	Intro      string      // one line under the title, e.g. the command that made it
-	Comparison *Comparison // the comparison table; nil for none
-	Runs       []Run       // per-run details: params, final metrics, facts
-	Figures    []Figure
-	Warnings   []string
-	Labels     map[int64]string // run labels, as in FigureOptions
-}
-
-// WriteHTML writes p as one self-contained HTML file: styles inline, every
-// picture a data: URI, no scripts, nothing fetched from the network.
-func WriteHTML(w io.Writer, p Page) error {
-	type fig struct {
-		Figure
-		Src template.URL
-	}
-	type section struct {
-		Name    string
-		Figures []fig
-	}
-	type kv struct{ K, V string }
-	type runView struct {
-		Title  string
-		Params []kv
-		Final  []kv
-		Facts  []kv
-	}
-	type view struct {
-		Page
-		Table    *Table
-		Summary  string
-		Sections []section
-		RunViews []runView
-		Open     bool
-	}
-	v := view{Page: p, Open: len(p.Runs) == 1}
-	if p.Comparison != nil {
-		t := p.Comparison.Table()
-		v.Table = &t
-		v.Summary = p.Comparison.Summary()
-	}
-	for _, name := range sectionOrder {
-		var s section
-		s.Name = name
-		for _, f := range p.Figures {
-			if f.Section == name {
-				s.Figures = append(s.Figures, fig{f, template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(f.PNG))})
-			}
-		}
-		if len(s.Figures) > 0 {
-			v.Sections = append(v.Sections, s)
-		}
-	}
-	o := FigureOptions{Labels: p.Labels}
-	for _, r := range p.Runs {
-		rv := runView{Title: fmt.Sprintf("%s — %s on %s, seed %d, %s", o.label(r), r.Variant, r.Dataset, r.Seed, r.Status)}
-		for _, k := range slices.Sorted(maps.Keys(r.Params)) {
-			rv.Params = append(rv.Params, kv{k, FormatValue(r.Params[k])})
-		}
-		for _, k := range slices.Sorted(maps.Keys(r.Final)) {
-			rv.Final = append(rv.Final, kv{k, strconv.FormatFloat(r.Final[k], 'g', 6, 64)})
-		}
-		for _, k := range slices.Sorted(maps.Keys(r.Meta)) {
-			rv.Facts = append(rv.Facts, kv{k, r.Meta[k]})
-		}
-		v.RunViews = append(v.RunViews, rv)
-	}
-	var b bytes.Buffer
-	if err := pageTmpl.Execute(&b, v); err != nil {
-		return err
-	}
-	_, err := w.Write(b.Bytes())
-	return err
-}
-
-var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
-	"num": func(t *Table, i int) bool { return t.Numeric[i] },
-}).Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
-<style>
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; margin: 2em auto; max-width: 1200px; padding: 0 1em; }
-h1 { font-size: 1.6em; margin-bottom: .2em; }
-h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: .2em; }
-.intro { color: #666; margin-top: 0; }
-table { border-collapse: collapse; margin: .5em 0; }
-th, td { padding: .25em .7em; border-bottom: 1px solid #eee; text-align: left; white-space: nowrap; }
-th { background: #f6f6f6; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-.scroll { overflow-x: auto; }
-.figs { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }
-figure { margin: 0; max-width: 100%; }
-figure img { max-width: 100%; height: auto; display: block; border: 1px solid #eee; }
-figure img.px { image-rendering: pixelated; image-rendering: crisp-edges; }
-figcaption { color: #555; font-size: .9em; max-width: 60ch; }
-figcaption b { color: #222; }
-.warn { background: #fff6e0; border-left: 4px solid #e0a800; padding: .5em 1em; }
-details { margin: .5em 0; }
-summary { cursor: pointer; font-weight: 600; }
-.kv { display: flex; gap: 2em; flex-wrap: wrap; }
-</style>
-</head>
-<body>
-<h1>{{.Title}}</h1>
-{{if .Intro}}<p class="intro">{{.Intro}}</p>{{end}}
-{{if .Warnings}}<div class="warn"><b>Not everything could be drawn:</b><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul></div>{{end}}
-{{with .Table}}
-<h2>Summary</h2>
-<p>{{$.Summary}}</p>
-<div class="scroll"><table>
-<thead><tr>{{range $i, $h := .Header}}<th{{if num $.Table $i}} class="num"{{end}}>{{$h}}</th>{{end}}</tr></thead>
-<tbody>{{range .Rows}}<tr>{{range $i, $c := .}}<td{{if num $.Table $i}} class="num"{{end}}>{{$c}}</td>{{end}}</tr>
-{{end}}</tbody>
-</table></div>
-{{end}}
-{{range .Sections}}
-<h2>{{.Name}}</h2>
-<div class="figs">
-{{range .Figures}}<figure>
-<img src="{{.Src}}" alt="{{.Title}}"{{if .Pixelated}} class="px"{{end}}>
-<figcaption><b>{{.Title}}</b>{{if .Caption}} — {{.Caption}}{{end}}</figcaption>
-</figure>
-{{end}}</div>
-{{end}}
-{{if .RunViews}}
-<h2>Runs</h2>
-{{range .RunViews}}<details{{if $.Open}} open{{end}}>
-<summary>{{.Title}}</summary>
-<div class="kv">
-<table><thead><tr><th>param</th><th>value</th></tr></thead><tbody>{{range .Params}}<tr><td>{{.K}}</td><td>{{.V}}</td></tr>{{end}}</tbody></table>
-<table><thead><tr><th>final metric</th><th class="num">value</th></tr></thead><tbody>{{range .Final}}<tr><td>{{.K}}</td><td class="num">{{.V}}</td></tr>{{end}}</tbody></table>
-{{if .Facts}}<table><thead><tr><th>fact</th><th>value</th></tr></thead><tbody>{{range .Facts}}<tr><td>{{.K}}</td><td>{{.V}}</td></tr>{{end}}</tbody></table>{{end}}
-</div>
-</details>
-{{end}}{{end}}
-</body>
-</html>
-`))
-
 // RunReport writes the HTML report of one run (`aexp show RUN --html`):
 // its params, final metrics and facts, loss curves, reconstructions,
 // samples and latent scatter, as one self-contained page. obj is the run's
@@ -530,16 +382,37 @@ func RunReportWith(w io.Writer, r Run, obj Objective, figs []Figure, warns []str
 }
 
 // CompareReport writes the HTML report of several runs (`aexp compare
-// --html`): the comparison table, then the pictures of Figures, then each
-// run's details.
+// --html`): the comparison table, learning curves, the sweep plots
+// (parallel coordinates, slices, importance), the pictures of Figures, then
+// each run's details.
 func CompareReport(w io.Writer, title, intro string, c Comparison, runs []Run, o FigureOptions) error {
 	figs, warns := Figures(runs, o)
-	return CompareReportWith(w, title, intro, c, runs, o, figs, warns)
+	return WriteHTML(w, Page{Title: title, Intro: intro, Comparison: &c, Runs: runs, Figures: figs, Warnings: warns,
+		Labels: o.Labels, Charts: ChartsOf(runs, c, nil)})
 }
 
-// CompareReportWith is CompareReport with the figures and warnings of
-// Figures(runs, o) already drawn (for a caller that also writes them as PNG
-// files).
-func CompareReportWith(w io.Writer, title, intro string, c Comparison, runs []Run, o FigureOptions, figs []Figure, warns []string) error {
-	return WriteHTML(w, Page{Title: title, Intro: intro, Comparison: &c, Runs: runs, Figures: figs, Warnings: warns, Labels: o.Labels})
+// TrialsOf are the runs as the sweep plots see them, with their best
+// objective value from c.
+func TrialsOf(runs []Run, c Comparison) []Trial {
+	best := map[int64]*float64{}
+	for _, g := range c.Groups {
+		for _, r := range g.Runs {
+			best[r.ID] = r.Best
+		}
+	}
+	out := make([]Trial, len(runs))
+	for i, r := range runs {
+		out[i] = Trial{ID: r.ID, Status: r.Status, Variant: r.Variant, Params: r.Params, Objective: best[r.ID]}
+	}
+	return out
+}
+
+// ChartsOf is Charts of the runs, ranked by c's objective; nil when fewer
+// than three runs finished (nothing to see in such plots).
+func ChartsOf(runs []Run, c Comparison, logParams map[string]bool) *SweepCharts {
+	sc := Charts(TrialsOf(runs, c), c.Objective, logParams)
+	if len(sc.Trials) < 3 || len(sc.Dims) == 0 {
+		return nil
+	}
+	return &sc
 }

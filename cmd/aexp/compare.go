@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"github.com/aexp/aexp/store"
 	"github.com/aexp/aexp/variant"
 	"github.com/aexp/aexp/viz"
+	"github.com/aexp/aexp/viz/vizstore"
 )
 
 const compareUsage = `Usage: aexp compare [flags] RUN...
@@ -81,6 +81,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			ids = append(ids, id)
 		}
 	}
+	typed := slices.Clone(ids) // as the user typed them, for the report's title
 	if len(ids) == 0 && *sweep == "" && *best == 0 {
 		return usageErr("compare", "name runs, or use --sweep or --best")
 	}
@@ -159,13 +160,13 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	// Pictures of the runs kept, in the table's order (the best first),
 	// now with their artifacts (the rest was read above).
 	runs = orderLike(runs, c)
-	if err := addArtifacts(ctx, db, runs); err != nil {
+	if err := vizstore.AddArtifacts(ctx, db, runs); err != nil {
 		return err
 	}
 	if !*noSample {
 		addSamples(ctx, db, runs, *pluginDir, stderr)
 	}
-	opts := viz.FigureOptions{N: *n}
+	opts := viz.FigureOptions{N: *n, Labels: c.RunLabels()}
 	figs, warns := viz.Figures(runs, opts) // drawn once, for the PNGs and the page
 	if *pngDir != "" {
 		if err := writeFigures(*pngDir, figs, warns, stderr); err != nil {
@@ -173,17 +174,24 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	if *htmlOut != "" {
-		title := "aexp compare " + strings.Join(runIDStrings(runs), " ")
+		// The title is the command as typed: run ids in the user's order.
+		title := "aexp compare " + strings.Join(runIDStrings(typed), " ")
 		if *sweep != "" {
 			title = "aexp compare --sweep " + *sweep
+		} else if len(typed) == 0 {
+			title = fmt.Sprintf("aexp compare --best %d", *best)
 		}
 		intro := fmt.Sprintf("%d runs from %s", len(runs), db.Path())
 		if len(runs) == 1 {
 			intro = "1 run from " + db.Path()
 		}
-		if err := writeFileAtomically(*htmlOut, func(w io.Writer) error {
-			return viz.CompareReportWith(w, title, intro, c, runs, opts, figs, warns)
-		}); err != nil {
+		logs, err := vizstore.LogParams(ctx, db, runs)
+		if err != nil {
+			return err
+		}
+		page := viz.Page{Title: title, Intro: intro, Comparison: &c, Runs: runs, Figures: figs, Warnings: warns,
+			Labels: opts.Labels, Charts: viz.ChartsOf(runs, c, logs)}
+		if err := writeFileAtomically(*htmlOut, func(w io.Writer) error { return viz.WriteHTML(w, page) }); err != nil {
 			return fmt.Errorf("compare: %w", err)
 		}
 		fmt.Fprintln(stderr, "wrote", *htmlOut)
@@ -247,72 +255,10 @@ func ifSweep(s string) string {
 	return " in sweep " + s
 }
 
-// loadVizRuns reads what viz needs of each run, in the order of ids:
-// params, metric histories, final metrics, facts and, when withArtifacts,
-// the reconstruction, sample and latent artifacts (not checkpoints).
-// `aexp show --html` uses it too.
+// loadVizRuns reads what viz needs of each run (vizstore.Runs).
+// `aexp show --html` and `aexp reconstruct` use it too.
 func loadVizRuns(ctx context.Context, db *store.DB, ids []int64, withArtifacts bool) ([]viz.Run, error) {
-	hist, err := db.Histories(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	finals, err := db.FinalMetricsOf(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	runs := make([]viz.Run, 0, len(ids))
-	for _, id := range ids {
-		r, err := db.GetRun(ctx, id)
-		if err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return nil, fmt.Errorf("run %d not found in %s (aexp runs lists the runs)", id, db.Path())
-			}
-			return nil, err
-		}
-		final := finals[id]
-		if final == nil {
-			final = map[string]float64{}
-		}
-		vr := viz.Run{ID: r.ID, SweepID: r.SweepID, Variant: r.Variant, Dataset: r.Dataset, Status: r.Status,
-			Seed: r.Seed, Params: r.Params, Final: final, Meta: r.Meta, History: map[string][]viz.Point{}}
-		for k, ps := range hist[id] {
-			pts := make([]viz.Point, len(ps))
-			for i, p := range ps {
-				pts[i] = viz.Point{Epoch: p.Epoch, Value: p.Value}
-			}
-			vr.History[k] = pts
-		}
-		runs = append(runs, vr)
-	}
-	if withArtifacts {
-		if err := addArtifacts(ctx, db, runs); err != nil {
-			return nil, err
-		}
-	}
-	return runs, nil
-}
-
-// addArtifacts reads each run's reconstruction, sample and latent artifacts
-// (not checkpoints) into its Artifacts.
-func addArtifacts(ctx context.Context, db *store.DB, runs []viz.Run) error {
-	for i := range runs {
-		r := &runs[i]
-		infos, err := db.Artifacts(ctx, r.ID, "")
-		if err != nil {
-			return err
-		}
-		for _, a := range infos {
-			if a.Kind != variant.KindReconstruction && a.Kind != variant.KindSample && a.Kind != variant.KindLatent {
-				continue
-			}
-			data, err := db.ArtifactData(ctx, a.ID)
-			if err != nil {
-				return err
-			}
-			r.Artifacts = append(r.Artifacts, viz.Artifact{Kind: a.Kind, Name: a.Name, Epoch: a.Epoch, Meta: a.Meta, Data: data})
-		}
-	}
-	return nil
+	return vizstore.Runs(ctx, db, ids, withArtifacts)
 }
 
 // reportSamples is how many samples a report shows per generative run.
@@ -390,37 +336,11 @@ func compareObjective(ctx context.Context, db *store.DB, runs []viz.Run, metric,
 		}
 		return viz.Objective{Metric: metric, Goal: goal}, "", nil
 	}
-	seen := map[int64]bool{}
-	var objs []viz.Objective
-	for _, r := range runs {
-		if seen[r.SweepID] {
-			continue
-		}
-		seen[r.SweepID] = true
-		sw, err := db.GetSweep(ctx, strconv.FormatInt(r.SweepID, 10))
-		if err != nil {
-			return viz.Objective{}, "", err
-		}
-		o := viz.Objective{Metric: sw.Objective, Goal: sw.Goal}
-		if !slices.Contains(objs, o) {
-			objs = append(objs, o)
-		}
+	o, note, err := vizstore.Objective(ctx, db, runs)
+	if err == nil && goal != "" && note == "" {
+		o.Goal = goal
 	}
-	switch {
-	case len(objs) == 1:
-		if goal != "" {
-			objs[0].Goal = goal
-		}
-		return objs[0], "", nil
-	case len(objs) > 1:
-		o := viz.Objective{Metric: "val_loss", Goal: store.Minimize}
-		names := make([]string, len(objs))
-		for i, x := range objs {
-			names[i] = x.Metric + " (" + x.Goal + ")"
-		}
-		return o, fmt.Sprintf("the runs' sweeps rank by different objectives (%s); ranking by val_loss (use --objective to choose)", strings.Join(names, ", ")), nil
-	}
-	return viz.Objective{Metric: "val_loss", Goal: store.Minimize}, "", nil
+	return o, note, err
 }
 
 // keepGroups returns the runs that belong to groups, in the runs' order.
@@ -455,10 +375,10 @@ func orderLike(runs []viz.Run, c viz.Comparison) []viz.Run {
 	return out
 }
 
-func runIDStrings(runs []viz.Run) []string {
-	s := make([]string, len(runs))
-	for i, r := range runs {
-		s[i] = strconv.FormatInt(r.ID, 10)
+func runIDStrings(ids []int64) []string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatInt(id, 10)
 	}
 	return s
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/aexp/aexp/store"
 	"github.com/aexp/aexp/variant"
+	"github.com/aexp/aexp/viz"
 	"github.com/aexp/aexp/viz/viztest"
 )
 
@@ -98,6 +100,12 @@ func compareDB(t *testing.T) string {
 
 func recordFixture(t *testing.T, path, sweep string, runs []fixtureRun) {
 	t.Helper()
+	recordFixtureObjective(t, path, sweep, "val_loss", runs)
+}
+
+// recordFixtureObjective is recordFixture for a sweep with another objective.
+func recordFixtureObjective(t *testing.T, path, sweep, objective string, runs []fixtureRun) {
+	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(path)
 	if err != nil {
@@ -105,7 +113,7 @@ func recordFixture(t *testing.T, path, sweep string, runs []fixtureRun) {
 	}
 	defer db.Close()
 	sw, _, err := db.EnsureSweepSpec(ctx, store.SweepSpec{Name: sweep, Spec: "name = \"" + sweep + "\"", SpecHash: "h-" + sweep,
-		Objective: "val_loss", Goal: store.Minimize})
+		Objective: objective, Goal: store.Minimize})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +262,8 @@ func TestCompareHTMLAndPNG(t *testing.T) {
 	if strings.Contains(stderr, "warning") {
 		t.Errorf("warnings: %s", stderr)
 	}
-	shot := viztest.CheckInChromium(t, html, len(want))
+	// Every picture but loss.png, which the page draws as a chart.
+	shot := viztest.CheckInChromium(t, html, len(want)-1)
 	if d := os.Getenv("VIZ_KEEP"); d != "" {
 		os.WriteFile(filepath.Join(d, "compare-screenshot.png"), shot, 0o644)
 		b, _ := os.ReadFile(html)
@@ -286,8 +295,8 @@ func TestRunPictures(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
-	if n := strings.Count(page, "<img "); n != 4 {
-		t.Errorf("%d images, want 4 (loss, reconstructions, samples, latent)", n)
+	if n := strings.Count(page, `<img src="data:image/png`); n != 3 {
+		t.Errorf("%d images, want 3 (reconstructions, samples, latent; the loss curves are a chart)", n)
 	}
 	entries, _ := os.ReadDir(pngs)
 	if len(entries) != 4 {
@@ -328,5 +337,56 @@ func TestCompareMixedObjectivesNote(t *testing.T) {
 	want := "different objectives (val_neg_elbo (minimize), test_mse (minimize)); ranking by val_loss"
 	if !strings.Contains(stderr, want) || strings.Contains(stderr, "{") {
 		t.Errorf("stderr:\n%s\nwant %q and no Go struct", stderr, want)
+	}
+}
+
+// TestCompareReportFixes checks what the report got wrong before: it plots
+// the sweep's objective (here train_loss, not val_loss), labels lines by
+// the params that differ, folds seeds into one line, and keeps the run ids
+// in the order they were typed.
+func TestCompareReportFixes(t *testing.T) {
+	dense := func(code int64) map[string]any { return map[string]any{"lr": 0.001, "code": code} }
+	path := filepath.Join(t.TempDir(), "aexp.db")
+	recordFixtureObjective(t, path, "by-train", "train_loss", []fixtureRun{
+		{variant: "dense", seed: 0, params: dense(32), status: "done", epochs: 3, start: 0.09, end: 0.02},
+		{variant: "dense", seed: 1, params: dense(32), status: "done", epochs: 3, start: 0.1, end: 0.021},
+		{variant: "dense", seed: 0, params: dense(8), status: "done", epochs: 3, start: 0.2, end: 0.05},
+	})
+	html := filepath.Join(t.TempDir(), "r.html")
+	if _, stderr, err := aexp(t, "compare", "--db", path, "3", "1", "2", "--html", html, "--no-sample"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	b, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	if !strings.Contains(page, "<title>aexp compare 3 1 2</title>") {
+		t.Errorf("the title does not keep the typed order 3 1 2")
+	}
+	i := strings.LastIndex(page, `<script type="application/json" id="aexp-data">`)
+	if i < 0 {
+		t.Fatal("no chart data in the report")
+	}
+	data := page[i+len(`<script type="application/json" id="aexp-data">`):]
+	data = data[:strings.Index(data, "</script>")]
+	var d struct {
+		Curves []viz.CurveSet `json:"curves"`
+	}
+	if err := json.Unmarshal([]byte(data), &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Curves) == 0 || d.Curves[0].Metric != "train_loss" {
+		t.Fatalf("first chart %+v, want the objective train_loss", d.Curves)
+	}
+	var labels []string
+	for _, l := range d.Curves[0].Lines {
+		labels = append(labels, fmt.Sprintf("%s %v", l.Label, l.Runs))
+	}
+	if got, want := strings.Join(labels, "; "), "code=32 [1 2]; code=8 [3]"; got != want {
+		t.Errorf("lines %q, want %q", got, want)
+	}
+	if p := d.Curves[0].Lines[0].Points[0]; p[4] != 2 || p[2] >= p[3] {
+		t.Errorf("epoch 1 of the seed group: %v, want n=2 and a band", p)
 	}
 }

@@ -53,6 +53,7 @@ var commands = map[string]command{
 	"reconstruct": {"reconstructions of test inputs by a run's checkpoint", runReconstruct},
 	"export":      {"write a run's checkpoint as a safetensors file", runExport},
 	"plugins":     {"list discovered variant plugins and their parameters", runPlugins},
+	"ui":          {"serve a live dashboard of sweeps and runs (read-only)", runUI},
 	"version":     {"print the aexp version and BLAS backend", runVersion},
 }
 

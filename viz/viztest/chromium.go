@@ -56,7 +56,12 @@ func CheckInChromium(t *testing.T, path string, want int) []byte {
 	}
 	dir := t.TempDir()
 	checked := filepath.Join(dir, "checked.html")
-	if err := os.WriteFile(checked, []byte(strings.Replace(string(page), "</body>", checker+"</body>", 1)), 0o644); err != nil {
+	// The last </body>: inline scripts (ECharts) may hold the text too.
+	at := strings.LastIndex(string(page), "</body>")
+	if at < 0 {
+		t.Fatalf("%s has no </body>", path)
+	}
+	if err := os.WriteFile(checked, []byte(string(page[:at])+checker+string(page[at:])), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	run := func(args ...string) []byte {
