@@ -16,7 +16,7 @@ BUILD := $(if $(TAGS),CGO_LDFLAGS=-lopenblas )$(GO) build $(TAGS)
 PLUGINS := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/main.go))))
 LDFLAGS := -ldflags "-X main.version=$(VERSION)"
 
-.PHONY: all build demo test check bench quality proto mnist clean
+.PHONY: all build demo test check bench quality proto mnist clean echarts
 
 all: build
 
@@ -60,6 +60,17 @@ proto:
 		--go_out=variant/internal/pb --go_opt=paths=source_relative \
 		--go-grpc_out=variant/internal/pb --go-grpc_opt=paths=source_relative \
 		variant/internal/pb/aexp.proto
+
+# Refresh the vendored ECharts (viz/assets) from the npm registry; change
+# the version here and in the README's dashboard section together.
+ECHARTS = 5.6.0
+echarts:
+	rm -rf /tmp/aexp-echarts && mkdir -p /tmp/aexp-echarts
+	cd /tmp/aexp-echarts && npm pack echarts@$(ECHARTS) && tar xzf echarts-$(ECHARTS).tgz
+	cp /tmp/aexp-echarts/package/dist/echarts.min.js viz/assets/echarts.min.js
+	cp /tmp/aexp-echarts/package/LICENSE viz/assets/echarts.LICENSE
+	cp /tmp/aexp-echarts/package/NOTICE viz/assets/echarts.NOTICE
+	$(GO) test -count=1 -run 'Assets|Chromium' ./viz/ ./dashboard/
 
 clean:
 	rm -rf bin

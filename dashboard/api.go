@@ -6,11 +6,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aexp/aexp/store"
@@ -131,18 +133,18 @@ func (s *Server) sweepOf(w http.ResponseWriter, r *http.Request) (store.Sweep, b
 
 // RunRow is one run of /api/sweeps/ID: what the runs table shows.
 type RunRow struct {
-	ID        int64          `json:"id"`
-	Status    string         `json:"status"`
-	Variant   string         `json:"variant"`
-	Seed      uint64         `json:"seed"`
-	Params    map[string]any `json:"params"` // the params that vary in the sweep
-	Objective *float64       `json:"objective"`
-	Final     *float64       `json:"final"`
-	BestEpoch *int           `json:"best_epoch"`
-	Epochs    int            `json:"epochs"`
-	TestMSE   *float64       `json:"test_mse"`
-	PCAMSE    *float64       `json:"pca_mse"`
-	Error     string         `json:"error,omitempty"`
+	ID        int64    `json:"id"`
+	Status    string   `json:"status"`
+	Variant   string   `json:"variant"`
+	Seed      uint64   `json:"seed"`
+	Params    []any    `json:"p"` // values of SweepData.Params, in that order (null: not set)
+	Objective *float64 `json:"objective"`
+	Final     *float64 `json:"final"`
+	BestEpoch *int     `json:"best_epoch"`
+	Epochs    int      `json:"epochs"`
+	TestMSE   *float64 `json:"test_mse"`
+	PCAMSE    *float64 `json:"pca_mse"`
+	Error     string   `json:"error,omitempty"`
 }
 
 // SweepData is /api/sweeps/ID: everything the sweep page draws but the curves.
@@ -160,7 +162,7 @@ type SweepData struct {
 }
 
 func (s *Server) sweepData(ctx context.Context, sw store.Sweep) (SweepData, error) {
-	rows, err := s.db.ListRuns(ctx, store.RunFilter{SweepID: sw.ID})
+	rows, err := s.db.SweepRuns(ctx, sw.ID, sw.Objective)
 	if err != nil {
 		return SweepData{}, err
 	}
@@ -181,14 +183,12 @@ func (s *Server) sweepData(ctx context.Context, sw store.Sweep) (SweepData, erro
 	d.Params, d.Constants = vary, consts
 	variants := map[string]bool{}
 	for i, r := range rows {
-		p := make(map[string]any, len(vary))
-		for _, k := range vary {
-			if v, ok := r.Params[k]; ok {
-				p[k] = v
-			}
+		p := make([]any, len(vary))
+		for j, k := range vary {
+			p[j] = r.Params[k]
 		}
-		d.Runs[i] = RunRow{ID: r.RunID, Status: r.Status, Variant: r.Variant, Seed: r.Seed, Params: p,
-			Objective: finitePtr(r.BestObjective), Final: finitePtr(r.FinalObjective), BestEpoch: r.BestEpoch,
+		d.Runs[i] = RunRow{ID: r.ID, Status: r.Status, Variant: r.Variant, Seed: r.Seed, Params: p,
+			Objective: finitePtr(r.Best), Final: finitePtr(r.Final), BestEpoch: r.BestEpoch,
 			Epochs: r.Epochs, TestMSE: finitePtr(r.TestMSE), PCAMSE: finitePtr(r.PCAMSE), Error: r.Error}
 		if !variants[r.Variant] {
 			variants[r.Variant] = true
@@ -210,7 +210,7 @@ func (s *Server) sweepData(ctx context.Context, sw store.Sweep) (SweepData, erro
 
 // varying splits the runs' params into those whose values differ and those
 // all runs share.
-func varying(rows []store.RunSummary) ([]string, map[string]any) {
+func varying(rows []store.SweepRun) ([]string, map[string]any) {
 	first := map[string]string{}
 	vals := map[string]any{}
 	differ := map[string]bool{}
@@ -244,56 +244,116 @@ func varying(rows []store.RunSummary) ([]string, map[string]any) {
 
 // bestGroups returns the run ids of the best n configurations (runs that
 // differ only by seed count once) and the best run, by best objective.
-func bestGroups(rows []store.RunSummary, goal string, n int) ([]int64, *int64) {
-	ranked := make([]store.RunSummary, 0, len(rows))
+func bestGroups(rows []store.SweepRun, goal string, n int) ([]int64, *int64) {
+	ranked := make([]store.SweepRun, 0, len(rows))
 	for _, r := range rows {
-		if finitePtr(r.BestObjective) != nil {
+		if finitePtr(r.Best) != nil {
 			ranked = append(ranked, r)
 		}
 	}
-	slices.SortStableFunc(ranked, func(a, b store.RunSummary) int {
+	slices.SortStableFunc(ranked, func(a, b store.SweepRun) int {
 		if goal == store.Maximize {
-			return cmp.Compare(*b.BestObjective, *a.BestObjective)
+			return cmp.Compare(*b.Best, *a.Best)
 		}
-		return cmp.Compare(*a.BestObjective, *b.BestObjective)
+		return cmp.Compare(*a.Best, *b.Best)
 	})
-	key := func(r store.RunSummary) string {
-		b, _ := json.Marshal(r.Params) // sorted keys
-		return r.Variant + "\x00" + r.Dataset + "\x00" + string(b)
+	keyOf := make(map[int64]string, len(rows))
+	for _, r := range rows {
+		ks := slices.Sorted(maps.Keys(r.Params))
+		var b strings.Builder
+		b.WriteString(r.Variant + "\x00" + r.Dataset)
+		for _, k := range ks {
+			b.WriteString("\x00" + k + "=" + viz.FormatValue(r.Params[k]))
+		}
+		keyOf[r.ID] = b.String()
 	}
 	groups := map[string]bool{}
-	var keys []string
 	for _, r := range ranked {
-		k := key(r)
-		if !groups[k] && len(keys) < n {
+		if k := keyOf[r.ID]; !groups[k] && len(groups) < n {
 			groups[k] = true
-			keys = append(keys, k)
 		}
 	}
 	sel := []int64{}
 	for _, r := range rows {
-		if groups[key(r)] {
-			sel = append(sel, r.RunID)
+		if groups[keyOf[r.ID]] {
+			sel = append(sel, r.ID)
 		}
 	}
 	if len(ranked) == 0 {
 		return sel, nil
 	}
-	best := ranked[0].RunID
+	best := ranked[0].ID
 	return sel, &best
 }
 
+// apiSweep is /api/sweeps/ID. Its JSON is kept per sweep until the
+// sweep's change stamp moves, so every open tab and every reload of a
+// finished sweep costs one small query.
 func (s *Server) apiSweep(w http.ResponseWriter, r *http.Request) {
 	sw, ok := s.sweepOf(w, r)
 	if !ok {
 		return
 	}
-	d, err := s.sweepData(r.Context(), sw)
+	ctx := r.Context()
+	stamp, err := s.db.ChangeStamp(ctx, sw.ID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, d)
+	body, ok := s.cache.get(sw.ID, stamp)
+	if !ok {
+		d, err := s.sweepData(ctx, sw)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		b, err := json.Marshal(d)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		body = b
+		s.cache.put(sw.ID, stamp, body)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(body)
+}
+
+// sweepCache keeps the JSON of the sweeps viewed last, by change stamp.
+type sweepCache struct {
+	mu sync.Mutex
+	m  map[int64]cacheEntry
+}
+
+type cacheEntry struct {
+	stamp string
+	body  []byte
+}
+
+// cacheSweeps is how many sweeps' JSON the cache keeps.
+const cacheSweeps = 8
+
+func (c *sweepCache) get(id int64, stamp string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	return e.body, ok && e.stamp == stamp
+}
+
+func (c *sweepCache) put(id int64, stamp string, body []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[int64]cacheEntry{}
+	}
+	if _, ok := c.m[id]; !ok && len(c.m) >= cacheSweeps {
+		for k := range c.m { // any one: the cache is small
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[id] = cacheEntry{stamp, body}
 }
 
 // parseIDs reads "1,3,5" (at most maxIDs distinct positive ids, in order).

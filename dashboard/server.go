@@ -41,6 +41,8 @@ type Server struct {
 	opt  Options
 	mux  *http.ServeMux
 	mode viz.Mode
+
+	cache sweepCache
 }
 
 // cookieName holds the access token after a ?token= visit.

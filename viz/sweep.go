@@ -66,8 +66,9 @@ const ImportanceMethod = "fANOVA main effects (first-order variance shares), est
 const maxBins = 10
 
 // Charts builds the sweep-level plot data of trials. logParams names the
-// params sampled on a log scale (from the spec); a positive numeric param
-// whose values span more than a factor of 100 is drawn on a log axis too.
+// params sampled on a log scale (from the spec); a grid axis of positive
+// values spaced by a steady factor over more than a factor of 100 (1e-4,
+// 1e-3, 1e-2) is drawn on a log axis too.
 func Charts(trials []Trial, obj Objective, logParams map[string]bool) SweepCharts {
 	if obj.Metric == "" {
 		obj.Metric = "val_loss"
@@ -116,6 +117,7 @@ func Charts(trials []Trial, obj Objective, logParams map[string]bool) SweepChart
 		seen := map[string]bool{}
 		numeric, positive := true, true
 		lo, hi := math.Inf(1), math.Inf(-1)
+		var xs []float64
 		for _, t := range keep {
 			v := value(t, k)
 			seen[FormatValue(v)] = true
@@ -126,6 +128,9 @@ func Charts(trials []Trial, obj Objective, logParams map[string]bool) SweepChart
 			}
 			lo, hi = math.Min(lo, x), math.Max(hi, x)
 			positive = positive && x > 0
+			if !slices.Contains(xs, x) && len(xs) <= 20 {
+				xs = append(xs, x)
+			}
 		}
 		if len(seen) < 2 {
 			continue
@@ -133,7 +138,7 @@ func Charts(trials []Trial, obj Objective, logParams map[string]bool) SweepChart
 		d := Dim{Name: strings.TrimPrefix(k, "\x00"), Kind: "category"}
 		if numeric {
 			d.Kind = "value"
-			if positive && (logParams[k] || hi/lo > 100) {
+			if positive && (logParams[k] || (hi/lo > 100 && geometric(xs))) {
 				d.Kind = "log"
 			}
 		} else {
@@ -159,6 +164,21 @@ func Charts(trials []Trial, obj Objective, logParams map[string]bool) SweepChart
 	}
 	c.Importance = Importances(c)
 	return c
+}
+
+// geometric reports whether a few distinct positive values are spaced by a
+// steady factor (consecutive ratios within 4× of each other).
+func geometric(xs []float64) bool {
+	if len(xs) < 3 || len(xs) > 20 {
+		return false
+	}
+	s := slices.Sorted(slices.Values(xs))
+	lo, hi := math.Inf(1), 0.0
+	for i := 1; i < len(s); i++ {
+		r := s[i] / s[i-1]
+		lo, hi = math.Min(lo, r), math.Max(hi, r)
+	}
+	return hi/lo <= 4
 }
 
 // compareValues orders category labels numerically when both are numbers.

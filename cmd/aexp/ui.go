@@ -54,12 +54,9 @@ func runUI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageErr("ui", "--addr %q: %v", *addr, err)
 	}
-	token := ""
-	if !loopback(host) && !*noAuth {
-		token, err = newToken()
-		if err != nil {
-			return err
-		}
+	token, err := accessToken(host, *noAuth)
+	if err != nil {
+		return err
 	}
 	db, err := openReadOnly(dbFile())
 	if err != nil {
@@ -94,6 +91,15 @@ func runUI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// accessToken is a fresh random token when host is reachable from other
+// machines, unless noAuth; "" otherwise.
+func accessToken(host string, noAuth bool) (string, error) {
+	if loopback(host) || noAuth {
+		return "", nil
+	}
+	return newToken()
 }
 
 // loopback reports whether host only accepts connections from this machine.

@@ -34,7 +34,7 @@
       return c;
     }
     function val(r, k) {
-      if (k.indexOf('p:') === 0) return r.params[k.slice(2)];
+      if (k.indexOf('p:') === 0) return r.p[st.d.params.indexOf(k.slice(2))];
       return r[k];
     }
     function text(v) {
@@ -55,7 +55,7 @@
         if (st.status && r.status !== st.status) return false;
         if (!f.length) return true;
         var hay = ['run=' + r.id, 'status=' + r.status, 'variant=' + r.variant, 'seed=' + r.seed];
-        Object.keys(r.params).forEach(function (k) { hay.push(k + '=' + text(r.params[k])); });
+        d.params.forEach(function (k, i) { hay.push(k + '=' + text(r.p[i])); });
         hay = hay.join(' ').toLowerCase();
         return f.every(function (w) { return hay.indexOf(w) >= 0; });
       });

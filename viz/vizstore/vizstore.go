@@ -92,10 +92,10 @@ func AddArtifacts(ctx context.Context, db *store.DB, runs []viz.Run) error {
 
 // Trials are a sweep's runs as the sweep plots see them: params and best
 // objective value.
-func Trials(rows []store.RunSummary) []viz.Trial {
+func Trials(rows []store.SweepRun) []viz.Trial {
 	out := make([]viz.Trial, len(rows))
 	for i, r := range rows {
-		out[i] = viz.Trial{ID: r.RunID, Status: r.Status, Variant: r.Variant, Params: r.Params, Objective: r.BestObjective}
+		out[i] = viz.Trial{ID: r.ID, Status: r.Status, Variant: r.Variant, Params: r.Params, Objective: r.Best}
 	}
 	return out
 }
