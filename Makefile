@@ -16,7 +16,7 @@ BUILD := $(if $(TAGS),CGO_LDFLAGS=-lopenblas )$(GO) build $(TAGS)
 PLUGINS := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/main.go))))
 LDFLAGS := -ldflags "-X main.version=$(VERSION)"
 
-.PHONY: all build demo test check bench quality proto mnist clean echarts
+.PHONY: all build demo test check bench quality proto pyproto mnist clean echarts
 
 all: build
 
@@ -60,6 +60,16 @@ proto:
 		--go_out=variant/internal/pb --go_opt=paths=source_relative \
 		--go-grpc_out=variant/internal/pb --go-grpc_opt=paths=source_relative \
 		variant/internal/pb/aexp.proto
+	$(MAKE) pyproto
+
+# The Python SDK's stubs (Debian: protobuf-compiler, protobuf-compiler-grpc).
+# The .proto is copied under aexp_variant/ so the stubs import each other
+# as aexp_variant.aexp_pb2.
+pyproto:
+	@d=$$(mktemp -d) && mkdir $$d/aexp_variant && cp variant/internal/pb/aexp.proto $$d/aexp_variant/ && \
+	protoc -I $$d --python_out=sdk/python --grpc_python_out=sdk/python \
+		--plugin=protoc-gen-grpc_python=$$(command -v grpc_python_plugin) $$d/aexp_variant/aexp.proto; \
+	rc=$$?; rm -rf $$d; exit $$rc
 
 # Refresh the vendored ECharts (viz/assets) from the npm registry; change
 # the version here and in the README's dashboard section together.
