@@ -100,7 +100,6 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	obj := viz.Objective{Metric: sw.Objective, Goal: sw.Goal}
-	c := viz.Compare(runs, obj)
 	figs, warns := viz.Figures(runs, viz.FigureOptions{})
 	facts := &viz.RunFacts{Error: run.Error, Log: run.StderrTail, Facts: []viz.KV{
 		{K: "sweep", V: fmt.Sprintf("%s (%d)", sw.Name, sw.ID)},
@@ -129,8 +128,8 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 		mode.Live = fmt.Sprintf("/api/sweeps/%d/events", run.SweepID)
 	}
 	p := viz.Page{Mode: mode, Title: fmt.Sprintf("Run %d — %s", run.ID, run.Variant),
-		Intro:      fmt.Sprintf("%s on %s, seed %d, status %s · objective %s (%s)", run.Variant, run.Dataset, run.Seed, run.Status, sw.Objective, sw.Goal),
-		Comparison: &c, Runs: runs, Figures: figs, Warnings: warns, Run: facts}
+		Intro:     fmt.Sprintf("%s on %s, seed %d, status %s · objective %s (%s)", run.Variant, run.Dataset, run.Seed, run.Status, sw.Objective, sw.Goal),
+		Objective: obj, Runs: runs, Figures: figs, Warnings: warns, Run: facts} // params and final metrics are in the run's details
 	s.page(w, r, func(b *bytes.Buffer) error { return viz.WriteHTML(b, p) })
 }
 

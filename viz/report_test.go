@@ -9,6 +9,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/aexp/aexp/variant"
 	"github.com/aexp/aexp/viz"
@@ -191,6 +194,31 @@ func TestHTMLReportInChromium(t *testing.T) {
 	shot := viztest.CheckInChromium(t, path, n)
 	if d := os.Getenv("VIZ_KEEP"); d != "" {
 		os.WriteFile(filepath.Join(d, "screenshot.png"), shot, 0o644)
+	}
+	// Its charts draw from the inline data, in the page's font, with no
+	// script error, and the summary table fits the page (no hidden columns).
+	b := viztest.NewBrowser(t)
+	b.Run(t, chromedp.EmulateViewport(1280, 900), chromedp.Navigate("file://"+path))
+	if !b.WaitJS(t, `+document.getElementById('curves').dataset.points > 0 && +document.getElementById('parallel').dataset.points > 0`, 20*time.Second) {
+		t.Fatalf("the report's charts did not draw; console errors: %q", b.Errors())
+	}
+	type facts struct {
+		Lines, Parallel, Importance int
+		Fits                        bool
+		ChartFont, PageFont         string
+	}
+	f := viztest.Eval[facts](t, b, `(function () {
+		var s = document.querySelector('.scroll'), c = aexp.charts.curves.getOption();
+		return { Lines: +document.getElementById('curves').dataset.lines, Parallel: +document.getElementById('parallel').dataset.points,
+			Importance: +document.getElementById('importance').dataset.points, Fits: s.scrollWidth <= s.clientWidth,
+			ChartFont: c.textStyle[0] ? c.textStyle[0].fontFamily : c.textStyle.fontFamily, PageFont: getComputedStyle(document.body).fontFamily };
+	})()`)
+	if f.Lines != 3 || f.Parallel != 4 || f.Importance == 0 || !f.Fits || f.ChartFont != f.PageFont {
+		t.Errorf("report in Chromium: %+v; want 3 lines (seeds folded), 4 runs in parallel coordinates, importance bars, a table that fits, the page's font in charts", f)
+	}
+	b.Screenshot(t, "report-full.png")
+	if errs := b.Errors(); len(errs) > 0 {
+		t.Errorf("JavaScript errors: %q", errs)
 	}
 }
 

@@ -65,6 +65,10 @@ var views = func() map[string]*template.Template {
 	funcs := template.FuncMap{
 		"num":              func(t *Table, i int) bool { return t.Numeric[i] },
 		"importanceMethod": func() string { return ImportanceMethod },
+		// wbr lets a long header break after its underscores (best_val_loss).
+		"wbr": func(s string) template.HTML {
+			return template.HTML(strings.ReplaceAll(template.HTMLEscapeString(s), "_", "_<wbr>"))
+		},
 		// runlinks turns "1,2" into links to the runs' pages.
 		"runlinks": func(ids string) template.HTML {
 			var parts []string
@@ -112,6 +116,7 @@ type Page struct {
 	Title      string
 	Intro      string      // one line under the title, e.g. the command that made it
 	Comparison *Comparison // the comparison table; nil for none
+	Objective  Objective   // the curves' first metric when Comparison is nil
 	Runs       []Run       // per-run details: params, final metrics, facts, histories
 	Figures    []Figure
 	Warnings   []string
@@ -159,7 +164,7 @@ func WriteHTML(w io.Writer, p Page) error {
 		Data     pageData
 	}
 	v := view{Page: p, Open: len(p.Runs) == 1}
-	c := Compare(p.Runs, Objective{})
+	c := Compare(p.Runs, p.Objective)
 	if p.Comparison != nil {
 		t := p.Comparison.Table()
 		v.Table = &t
