@@ -88,6 +88,7 @@ func backGRU(g *Graph, e *entry) {
 	dh := g.buf(B * G)    // ... recurrent side (differs in the n block)
 	carry := g.buf(B * H) // dL/dh_t arriving from step t+1
 	sum := g.buf(B * G)   // Σ_t dx for an input repeated at every step
+	whT := transposed(g, l.Wh)
 	clear(carry)
 	clear(sum)
 	for t := T - 1; t >= 0; t-- {
@@ -97,7 +98,7 @@ func backGRU(g *Graph, e *entry) {
 				dx[b*G:], dh[b*G:], H)
 		}
 		if t > 0 || h0 != nil && h0.Grad != nil {
-			gemm(false, true, B, H, G, 1, dh, G, l.Wh.Data, G, 1, carry, H)
+			gemm(false, false, B, H, G, 1, dh, G, whT, H, 1, carry, H)
 		}
 		gemm(true, false, H, G, B, 1, hprev[t*B*H:], H, dh, G, 1, l.Wh.Grad, G)
 		colSumInto(l.Bh.Grad, dh, B, G)

@@ -95,6 +95,7 @@ func backLSTM(g *Graph, e *entry) {
 	ccarry := g.buf(B * H) // dL/dc_t from step t+1
 	sum := g.buf(B * G)    // Σ_t dG for an input repeated at every step
 	zeros := g.buf(H)
+	whT := transposed(g, l.Wh)
 	clear(carry)
 	clear(ccarry)
 	clear(sum)
@@ -110,7 +111,7 @@ func backLSTM(g *Graph, e *entry) {
 				ccarry[b*H:], dG[b*G:], H)
 		}
 		if t > 0 || h0 != nil && h0.Grad != nil {
-			gemm(false, true, B, H, G, 1, dG, G, l.Wh.Data, G, 0, carry, H)
+			gemm(false, false, B, H, G, 1, dG, G, whT, H, 0, carry, H)
 		}
 		gemm(true, false, H, G, B, 1, hprev[t*B*H:], H, dG, G, 1, l.Wh.Grad, G)
 		stepInputGrads(x, l.Wx, l.B, e.ta, T, t, dG, sum)

@@ -102,3 +102,17 @@ func prevState(hprev, hs []float32, h0 *Tensor, b, steps, h, t int) {
 		}
 	}
 }
+
+// transposed returns wᵀ in a pooled buffer. BPTT multiplies by Whᵀ at
+// every step; transposing once instead of at each of the T products saves
+// T-1 re-packings of the same matrix (nn's own kernel gathers a transposed
+// right operand into panels on every call).
+func transposed(g *Graph, w *Tensor) []float32 {
+	t := g.buf(w.Len())
+	for i := range w.Rows {
+		for j, v := range w.Data[i*w.Cols : (i+1)*w.Cols] {
+			t[j*w.Rows+i] = v
+		}
+	}
+	return t
+}
