@@ -10,7 +10,13 @@ func Axpy(dst, x []float32, a float32) {
 	dst = dst[:len(x)]
 	k := vecLen(len(x))
 	if k > 0 {
-		axpyAVX2(&dst[0], &x[0], k, a)
+		k16 := wide(k)
+		if k16 > 0 {
+			axpyAVX512(&dst[0], &x[0], k16, a)
+		}
+		if k > k16 {
+			axpyAVX2(&dst[k16], &x[k16], k-k16, a)
+		}
 	}
 	for i := k; i < len(x); i++ {
 		dst[i] += a * x[i]
@@ -22,7 +28,13 @@ func SigmoidBack(dy, y []float32) {
 	dy = dy[:len(y)]
 	k := vecLen(len(y))
 	if k > 0 {
-		sigmoidBackAVX2(&dy[0], &y[0], k)
+		k16 := wide(k)
+		if k16 > 0 {
+			sigmoidBackAVX512(&dy[0], &y[0], k16)
+		}
+		if k > k16 {
+			sigmoidBackAVX2(&dy[k16], &y[k16], k-k16)
+		}
 	}
 	for i := k; i < len(y); i++ {
 		dy[i] *= y[i] * (1 - y[i])
@@ -34,7 +46,13 @@ func TanhBack(dy, y []float32) {
 	dy = dy[:len(y)]
 	k := vecLen(len(y))
 	if k > 0 {
-		tanhBackAVX2(&dy[0], &y[0], k)
+		k16 := wide(k)
+		if k16 > 0 {
+			tanhBackAVX512(&dy[0], &y[0], k16)
+		}
+		if k > k16 {
+			tanhBackAVX2(&dy[k16], &y[k16], k-k16)
+		}
 	}
 	for i := k; i < len(y); i++ {
 		dy[i] *= 1 - y[i]*y[i]

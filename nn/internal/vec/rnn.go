@@ -1,7 +1,8 @@
 package vec
 
 // Per-row BPTT kernels of the recurrent layers. h is the hidden size; the
-// assembly runs when h is a multiple of 8 and gives results bit-identical
+// AVX-512 assembly runs when h is a multiple of 16, the AVX2 one when it
+// is a multiple of 8 and gives results bit-identical
 // to the Go loops (same operations, same order, no FMA).
 
 // GRUBackward turns dL/dh_t of one batch row into pre-activation gradients.
@@ -11,6 +12,10 @@ package vec
 // output. dx receives [dr, dz, dn] and dh [dr, dz, dn·r] (3h values each).
 func GRUBackward(st, hp, dout, c, dx, dh []float32, h int) {
 	st, hp, dout, c, dx, dh = st[:4*h], hp[:h], dout[:h], c[:h], dx[:3*h], dh[:3*h]
+	if useAVX2 && useAVX512 && h%16 == 0 {
+		gruBackAVX512(&st[0], &hp[0], &dout[0], &c[0], &dx[0], &dh[0], h)
+		return
+	}
 	if useAVX2 && h%8 == 0 {
 		gruBackAVX2(&st[0], &hp[0], &dout[0], &c[0], &dx[0], &dh[0], h)
 		return
@@ -35,6 +40,10 @@ func GRUBackward(st, hp, dout, c, dx, dh []float32, h int) {
 // pre-activation gradients (4h).
 func LSTMBackward(st, cs, cp, dout, ch, cc, d []float32, h int) {
 	st, cs, cp, dout, ch, cc, d = st[:4*h], cs[:2*h], cp[:h], dout[:h], ch[:h], cc[:h], d[:4*h]
+	if useAVX2 && useAVX512 && h%16 == 0 {
+		lstmBackAVX512(&st[0], &cs[0], &cp[0], &dout[0], &ch[0], &cc[0], &d[0], h)
+		return
+	}
 	if useAVX2 && h%8 == 0 {
 		lstmBackAVX2(&st[0], &cs[0], &cp[0], &dout[0], &ch[0], &cc[0], &d[0], h)
 		return
@@ -57,6 +66,10 @@ func LSTMBackward(st, cs, cp, dout, ch, cc, d []float32, h int) {
 // activated: c = i·g + f·cp, cs = [c, tanh c], out = o·tanh c.
 func LSTMCell(st, cp, cs, out []float32, h int) {
 	st, cp, cs, out = st[:4*h], cp[:h], cs[:2*h], out[:h]
+	if useAVX2 && useAVX512 && h%16 == 0 {
+		lstmCellAVX512(&st[0], &cp[0], &cs[0], &out[0], h)
+		return
+	}
 	if useAVX2 && h%8 == 0 {
 		lstmCellAVX2(&st[0], &cp[0], &cs[0], &out[0], h)
 		return
@@ -73,6 +86,10 @@ func LSTMCell(st, cp, cs, out []float32, h int) {
 // block and out = n + z·(hp - n).
 func GRUCell(axn, st, hp, out []float32, h int) {
 	axn, st, hp, out = axn[:h], st[:4*h], hp[:h], out[:h]
+	if useAVX2 && useAVX512 && h%16 == 0 {
+		gruCellAVX512(&axn[0], &st[0], &hp[0], &out[0], h)
+		return
+	}
 	if useAVX2 && h%8 == 0 {
 		gruCellAVX2(&axn[0], &st[0], &hp[0], &out[0], h)
 		return
