@@ -9,7 +9,9 @@
 // replayed alone in the same process (see roofline.go); roofline is the
 // fraction of it the aexp training step reaches, torch_roofline PyTorch's;
 // gemm_gflops and own_roofline the same through nn's product path (its own
-// AVX-512 kernel where the BLAS lacks one). Each engine trains in its own child process (this binary with -child, and
+// AVX-512 kernel where the BLAS lacks one); cpu_ratio compares samples per
+// CPU-second, which a busy machine disturbs less than wall-clock rates
+// (at 1 thread; with more, idle threads' spinning counts too). Each engine trains in its own child process (this binary with -child, and
 // bench/torch_speed.py), so peak RSS is each process's own, read from
 // rusage the same way for both. Only the training loop is timed; stderr
 // also shows samples per CPU-second, which a busy machine disturbs less
@@ -208,16 +210,19 @@ func benchCase(c config, cs string, threads int, torch bool, self string, stdout
 				name, best.SamplesPerS, best.rssMB, roofs)
 			return nil
 		}
-		fmt.Fprintf(stdout, "BENCH %s aexp_samples_per_s=%.0f torch_samples_per_s=%.0f ratio=%.2f aexp_rss_mb=%.0f torch_rss_mb=%.0f %s torch_roofline=%.2f\n",
+		fmt.Fprintf(stdout, "BENCH %s aexp_samples_per_s=%.0f torch_samples_per_s=%.0f ratio=%.2f aexp_rss_mb=%.0f torch_rss_mb=%.0f %s torch_roofline=%.2f cpu_ratio=%.2f\n",
 			name, best.SamplesPerS, bestT.SamplesPerS, best.SamplesPerS/bestT.SamplesPerS, best.rssMB, bestT.rssMB,
-			roofs, gflops(bestT)/best.BLASGflops)
+			roofs, gflops(bestT)/best.BLASGflops, best.perCPUSecond()/bestT.perCPUSecond())
 	}
 	return nil
 }
 
+// perCPUSecond is samples per CPU-second of the training loop.
+func (r *result) perCPUSecond() float64 { return r.SamplesPerS * r.Seconds / r.CPUSeconds }
+
 func (r *result) String() string {
 	return fmt.Sprintf("%6.0f samples/s (%6.0f per CPU-second), %4.0f MB peak RSS, loss %.4f",
-		r.SamplesPerS, r.SamplesPerS*r.Seconds/r.CPUSeconds, r.rssMB, r.Loss)
+		r.SamplesPerS, r.perCPUSecond(), r.rssMB, r.Loss)
 }
 
 func faster(a, b *result) *result {
