@@ -54,19 +54,25 @@ func IsSpecError(err error) bool {
 
 // errorList collects errors while a spec is checked.
 type errorList struct {
-	file string
-	pos  *positions
-	errs SpecErrors
-	seen map[string]bool
+	file   string
+	pos    *positions
+	labels map[int]string // line -> the --set flag written there (see WithSets)
+	errs   SpecErrors
+	seen   map[string]bool
 }
 
 // add records an error at key path; its line comes from the position map.
 func (l *errorList) add(path, format string, args ...any) {
-	l.addAt(l.pos.line(path), path, fmt.Sprintf(format, args...))
+	l.addAt(l.pos.where(path), path, fmt.Sprintf(format, args...))
 }
 
+// addAt records an error at a line; a line that holds a --set override is
+// named by its flag instead ("--set lr=abc: params.lr: ...").
 func (l *errorList) addAt(line int, path, msg string) {
 	e := &SpecError{File: l.file, Line: line, Key: path, Msg: msg}
+	if flag, ok := l.labels[line]; ok {
+		e.File, e.Line = flag, 0
+	}
 	s := e.Error()
 	if l.seen == nil {
 		l.seen = map[string]bool{}
@@ -76,6 +82,29 @@ func (l *errorList) addAt(line int, path, msg string) {
 	}
 	l.seen[s] = true
 	l.errs = append(l.errs, e)
+}
+
+// merge adds the problems of err, a spec error, and reports whether it was one.
+func (l *errorList) merge(err error) bool {
+	var many SpecErrors
+	var one *SpecError
+	switch {
+	case errors.As(err, &many):
+	case errors.As(err, &one):
+		many = SpecErrors{one}
+	default:
+		return false
+	}
+	for _, e := range many {
+		if l.seen == nil {
+			l.seen = map[string]bool{}
+		}
+		if s := e.Error(); !l.seen[s] {
+			l.seen[s] = true
+			l.errs = append(l.errs, e)
+		}
+	}
+	return true
 }
 
 func (l *errorList) err() error {

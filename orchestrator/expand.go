@@ -44,7 +44,7 @@ const (
 // repeated for every seed, seeds innermost.
 func Expand(s *Spec) (*Plan, error) {
 	pl := &Plan{Spec: s}
-	l := &errorList{file: s.File, pos: s.pos}
+	l := s.errors()
 	seen := map[string]bool{}
 	for bi, blk := range s.Blocks {
 		configs, total, notes := expandBlock(s, bi, blk, l)

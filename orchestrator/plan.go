@@ -104,6 +104,9 @@ func (p *Plan) Write(w io.Writer) error {
 		fmt.Fprintf(bw, "  %s\n", s.Description)
 	}
 	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
+	if sets := s.Sets(); len(sets) > 0 {
+		fmt.Fprintf(tw, "  overrides\t%s\n", strings.Join(sets, " "))
+	}
 	search := s.Search.Method
 	if s.Search.Method == "random" {
 		search += fmt.Sprintf(" (%d samples per variant)", s.Search.Samples)

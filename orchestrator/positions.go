@@ -21,6 +21,34 @@ import (
 // already accepted, and on malformed text it records what it can.
 type positions struct {
 	lines map[string]int
+	moved map[string]int // key paths replaced by a [set] override -> its line
+}
+
+// move records that path's value now comes from an override at line: errors
+// about it (or anything inside it) point there. A path the file did not
+// have takes that line for ordering too, so an added parameter comes last.
+func (p *positions) move(path string, line int) {
+	if p.moved == nil {
+		p.moved = map[string]int{}
+	}
+	p.moved[path] = line
+	if _, ok := p.lines[path]; !ok {
+		p.lines[path] = line
+	}
+}
+
+// where is the line an error about path points at: the override that set
+// path or one of its parents, else the line where the file writes it.
+func (p *positions) where(path string) int {
+	if p == nil {
+		return 0
+	}
+	for q := path; q != ""; q = parentPath(q) {
+		if l, ok := p.moved[q]; ok {
+			return l
+		}
+	}
+	return p.line(path)
 }
 
 // line returns the line of path, or of its nearest recorded ancestor, or 0.

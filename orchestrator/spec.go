@@ -35,7 +35,8 @@ type Spec struct {
 	// `variant = "x"`, one per [[variants]] block otherwise.
 	Blocks []*Block
 
-	pos *positions
+	pos    *positions
+	labels map[int]string // line -> the --set flag it holds (see WithSets)
 }
 
 // Objective is the metric that ranks runs and drives early stopping.
@@ -179,29 +180,43 @@ func (d *Dist) String() string {
 
 // Parse reads and checks a sweep spec. file is used in messages. Every
 // problem is reported with file:line and key; the error is then a
-// [SpecErrors].
+// [SpecErrors]. A [set] table (see [WithSets]) is applied first.
 func Parse(file string, text []byte) (*Spec, error) {
-	sp := &Spec{File: file, Text: string(text)}
-	l := &errorList{file: file}
+	sp, l := parse(file, text, nil)
+	if err := l.err(); err != nil {
+		return nil, err
+	}
+	return sp, nil
+}
+
+// parse is Parse that also returns what it could read of a spec with
+// errors (nil only when the text is not TOML), so that more can be checked
+// in the same round. labels name the lines that hold --set overrides.
+func parse(file string, text []byte, labels map[int]string) (*Spec, *errorList) {
+	sp := &Spec{File: file, Text: string(text), labels: labels}
+	l := sp.errors()
 	var raw map[string]any
 	_, err := toml.Decode(string(text), &raw)
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
 			l.addAt(pe.Position.Line, pe.LastKey, "TOML syntax: "+pe.Message)
-			return nil, l.err()
+			return nil, l
 		}
 		l.addAt(0, "", "TOML: "+err.Error())
-		return nil, l.err()
+		return nil, l
 	}
 	sp.pos = scanPositions(string(text))
 	l.pos = sp.pos
 	p := &parser{l: l, spec: sp}
+	p.applySets(raw)
 	p.top(raw)
-	if err := l.err(); err != nil {
-		return nil, err
-	}
-	return sp, nil
+	return sp, l
+}
+
+// errors is a new error list for problems of this spec.
+func (s *Spec) errors() *errorList {
+	return &errorList{file: s.File, pos: s.pos, labels: s.labels}
 }
 
 // ParseFile reads the spec at path.
@@ -218,7 +233,9 @@ func (s *Spec) Line(path string) int { return s.pos.line(path) }
 
 // errorAt makes a located error for path.
 func (s *Spec) errorAt(path, format string, args ...any) *SpecError {
-	return &SpecError{File: s.File, Line: s.pos.line(path), Key: path, Msg: fmt.Sprintf(format, args...)}
+	l := s.errors()
+	l.add(path, format, args...)
+	return l.errs[0]
 }
 
 type parser struct {

@@ -47,13 +47,51 @@ var SharedMetrics = []string{"train_loss", "val_loss", "epoch_seconds", "samples
 // missing MNIST is an ordinary error.
 func Check(ctx context.Context, pl *Plan, plugins map[string]string) (*Checked, error) {
 	s := pl.Spec
-	l := &errorList{file: s.File, pos: s.pos}
-	c := &Checked{Plan: pl, Plugins: map[string]*Plugin{}, Full: map[string]map[string]any{}}
+	l := s.errors()
+	c := &Checked{Plan: pl, Full: map[string]map[string]any{}}
+	var err error
+	if c.Plugins, err = describeAll(ctx, s, plugins, l); err != nil {
+		return nil, err
+	}
+	if err := l.err(); err != nil {
+		return nil, err
+	}
+	for _, r := range pl.Runs {
+		full, err := variant.Validate(c.Plugins[r.Variant].Info.Params, r.Params)
+		if err != nil {
+			addParamErrors(l, s.Blocks[r.Block], r.Variant, err, func(param string) (string, bool) {
+				path, ok := r.Origin[param]
+				return path, ok
+			})
+			continue
+		}
+		c.Full[r.Key] = full
+	}
+	if err := l.err(); err != nil {
+		return nil, err
+	}
 
-	// which plugins, and where the spec names each
+	if s.Dataset == "mnist" {
+		dir, err := dataset.MNISTDir()
+		if err != nil {
+			return nil, fmt.Errorf("%s: dataset \"mnist\": %w", s.File, err)
+		}
+		c.DataDir = dir
+	}
+	return c, nil
+}
+
+// describeAll starts each plugin the spec names once and records what it
+// says about itself; unknown variants and an objective metric a variant
+// does not report are spec errors in l.
+func describeAll(ctx context.Context, s *Spec, plugins map[string]string, l *errorList) (map[string]*Plugin, error) {
+	out := map[string]*Plugin{}
 	var names []string
 	where := map[string]string{}
 	for _, b := range s.Blocks {
+		if b.Variant == "" {
+			continue // a block without a name: already an error
+		}
 		if _, ok := where[b.Variant]; !ok {
 			names = append(names, b.Variant)
 			where[b.Variant] = b.Path
@@ -86,16 +124,17 @@ func Check(ctx context.Context, pl *Plan, plugins map[string]string) (*Checked, 
 		if err != nil {
 			return nil, err
 		}
-		c.Plugins[name] = &Plugin{Path: path, Hash: hash, Info: info}
-	}
-	if err := l.err(); err != nil {
-		return nil, err
+		out[name] = &Plugin{Path: path, Hash: hash, Info: info}
 	}
 
 	// the objective must be a metric every variant of the sweep reports
 	for _, name := range names {
+		p := out[name]
+		if p == nil {
+			continue
+		}
 		known := append([]string(nil), SharedMetrics...)
-		for _, m := range c.Plugins[name].Info.Metrics {
+		for _, m := range p.Info.Metrics {
 			known = append(known, m.Name)
 		}
 		if !contains(known, s.Objective.Metric) {
@@ -108,46 +147,69 @@ func Check(ctx context.Context, pl *Plan, plugins map[string]string) (*Checked, 
 			l.addAt(s.pos.line("objective.metric"), "objective.metric", msg)
 		}
 	}
+	return out, nil
+}
 
-	for _, r := range pl.Runs {
-		p := c.Plugins[r.Variant]
-		full, err := variant.Validate(p.Info.Params, r.Params)
-		if err != nil {
-			blk := s.Blocks[r.Block]
-			for _, e := range flatten(err) {
-				var pe *variant.ParamError
-				if !errors.As(e, &pe) {
-					l.add(blk.Path, "%s", e.Error())
-					continue
-				}
-				path, ok := r.Origin[pe.Param]
-				msg := pe.Msg
-				if !ok {
-					// a missing required parameter: name the block's params
-					path = "params"
-					if blk.Path != "variant" {
-						path = joinPath(blk.Path, "params")
-					}
-					msg = pe.Param + ": " + msg
-				}
-				l.add(path, "%s (variant %s)", msg, r.Variant)
-			}
+// addParamErrors records a variant.Validate error of block blk: each bad
+// parameter at the key path origin gives for it (a missing required
+// parameter, which has none, at the block's params).
+func addParamErrors(l *errorList, blk *Block, variantName string, err error, origin func(param string) (string, bool)) {
+	for _, e := range flatten(err) {
+		var pe *variant.ParamError
+		if !errors.As(e, &pe) {
+			l.add(blk.Path, "%s", e.Error())
 			continue
 		}
-		c.Full[r.Key] = full
-	}
-	if err := l.err(); err != nil {
-		return nil, err
-	}
-
-	if s.Dataset == "mnist" {
-		dir, err := dataset.MNISTDir()
-		if err != nil {
-			return nil, fmt.Errorf("%s: dataset \"mnist\": %w", s.File, err)
+		path, ok := origin(pe.Param)
+		msg := pe.Msg
+		if !ok {
+			path = "params"
+			if blk.Path != "variant" {
+				path = joinPath(blk.Path, "params")
+			}
+			msg = pe.Param + ": " + msg
 		}
-		c.DataDir = dir
+		l.add(path, "%s (variant %s)", msg, variantName)
 	}
-	return c, nil
+}
+
+// checkValues validates, one by one, the parameter values a spec with
+// structural errors did parse, so that its parameter errors are reported
+// in the same round as the structural ones. Whole runs cannot be checked
+// (the spec does not expand), so missing required parameters wait for the
+// next round.
+func checkValues(s *Spec, plugins map[string]*Plugin, l *errorList) {
+	for _, blk := range s.Blocks {
+		p := plugins[blk.Variant]
+		if p == nil {
+			continue
+		}
+		check := func(name string, v any, path string) {
+			_, err := variant.Validate(p.Info.Params, map[string]any{name: v})
+			var mine []error
+			for _, e := range flatten(err) {
+				var pe *variant.ParamError
+				if errors.As(e, &pe) && pe.Param == name {
+					mine = append(mine, e)
+				}
+			}
+			if len(mine) > 0 {
+				addParamErrors(l, blk, blk.Variant, errors.Join(mine...), func(string) (string, bool) { return path, true })
+			}
+		}
+		for _, a := range blockAxes(s, blk) {
+			for k, pt := range a.points {
+				for j, name := range a.names {
+					check(name, pt[j], a.origin(j, k))
+				}
+			}
+		}
+		for _, pt := range blk.Include {
+			for _, name := range pt.Names {
+				check(name, pt.Values[name], joinPath(pt.Path, name))
+			}
+		}
+	}
 }
 
 // describePlugin launches a plugin, asks for its Info and stops it.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/aexp/aexp/orchestrator"
@@ -36,6 +37,8 @@ Examples:
   aexp sweep --parallel 2 --threads 1 sweeps/rnn.toml   # one BLAS thread per run
   aexp sweep --dry-run sweeps/vae.toml      # the same as: aexp plan sweeps/vae.toml
   aexp sweep --force sweeps/vae.toml        # continue a sweep whose spec changed
+  aexp sweep sweeps/vae.toml --set lr=3e-4 --set 'latent=[2, 4]'   # override params (recorded with the sweep)
+  aexp sweep sweeps/dense.toml --set 'hidden=[[256,32]]' --set budget.epochs=2
 
 Flags:
 `
@@ -50,6 +53,7 @@ Examples:
   aexp plan sweeps/vae.toml
   aexp plan --json sweeps/vae.toml | jq '.runs[].params'
   aexp plan --no-validate sweeps/vae.toml   # without starting the plugins
+  aexp plan sweeps/vae.toml --set 'beta=[0.25, 4]'   # what an override would run
 
 Flags:
 `
@@ -68,7 +72,14 @@ type sweepFlags struct {
 	parallel, threads               int
 	dryRun, failFast, force, asJSON bool
 	noValidate, verbose, plain      bool
+	sets                            setFlags
 }
+
+// setFlags collects repeated --set KEY=VALUE flags.
+type setFlags []string
+
+func (s *setFlags) String() string     { return strings.Join(*s, " ") }
+func (s *setFlags) Set(v string) error { *s = append(*s, v); return nil }
 
 func sweepCommand(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
 	var f sweepFlags
@@ -90,6 +101,7 @@ func sweepCommand(ctx context.Context, name string, args []string, stdout, stder
 	}
 	fs.BoolVar(&f.asJSON, "json", false, with+"print the plan as JSON")
 	fs.BoolVar(&f.noValidate, "no-validate", false, with+"do not start the plugins to validate params")
+	fs.Var(&f.sets, "set", "override a spec value, KEY=VALUE (repeatable): a param (lr=3e-4, 'hidden=[[256,32]]'), name/variant/dataset, or a key path (budget.epochs=2); recorded with the sweep")
 	if name == "sweep" {
 		f.db = dbPath(fs)
 		fs.IntVar(&f.parallel, "parallel", 0, "runs side by side (overrides budget.parallel; default: the number of cores)")
@@ -117,35 +129,32 @@ func sweepCommand(ctx context.Context, name string, args []string, stdout, stder
 		return withCode(exitUsage, fmt.Errorf("--threads must be positive"))
 	}
 
-	spec, err := orchestrator.ParseFile(paths[0])
+	var plugins map[string]string // nil: expand without validating
+	if !(f.dryRun && f.noValidate) {
+		var err error
+		plugins, err = variant.DiscoverDefault(f.pluginDir)
+		if err != nil {
+			if plugins == nil {
+				return err
+			}
+			// duplicate plugin names: the first in the search path wins; say so
+			fmt.Fprintf(stderr, "aexp: warning: %v; using the first of each\n", err)
+		}
+	}
+	// the spec's structure, expansion and params, all problems in one round
+	checked, err := orchestrator.Load(ctx, paths[0], f.sets, plugins)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		switch {
+		case errors.Is(err, os.ErrNotExist):
 			return withCode(exitUsage, err)
-		}
-		return specError(err)
-	}
-	plan, err := orchestrator.Expand(spec)
-	if err != nil {
-		return specError(err)
-	}
-
-	if f.dryRun && f.noValidate {
-		return writePlan(stdout, plan, f.asJSON)
-	}
-	plugins, err := variant.DiscoverDefault(f.pluginDir)
-	if err != nil {
-		if plugins == nil {
-			return err
-		}
-		// duplicate plugin names: the first in the search path wins; say so
-		fmt.Fprintf(stderr, "aexp: warning: %v; using the first of each\n", err)
-	}
-	checked, err := orchestrator.Check(ctx, plan, plugins)
-	if err != nil {
-		if ctx.Err() != nil {
+		case ctx.Err() != nil:
 			return withCode(exitInterrupted, errors.New("interrupted"))
 		}
 		return specError(err)
+	}
+	plan := checked.Plan
+	if f.dryRun && f.noValidate {
+		return writePlan(stdout, plan, f.asJSON)
 	}
 	if f.dryRun {
 		return writePlan(stdout, plan, f.asJSON)
