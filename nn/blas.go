@@ -35,16 +35,23 @@ func init() { threads.Store(1) }
 // ownGEMM is whether products go to nn/internal/sgemm's AVX-512 kernel instead of the BLAS: when the CPU has
 // AVX-512 but the BLAS's kernels for it do not use it (OpenBLAS 0.3.21 runs
 // its Haswell kernels on AMD Zen 4 and 5; gonum's pure Go has none), the
-// own kernel does the same products 1.4–1.8× faster. Decided once from the
-// CPU and the BLAS's own choice; AEXP_GEMM=blas turns it off.
-var ownGEMM = chooseOwnGEMM(BLASCore(), cpu.X86.HasAVX512F && sgemm.Available())
+// own kernel does the same products 1.3–1.9× faster. Decided once from the
+// CPU and the BLAS's own choice; AEXP_GEMM=blas or AEXP_GEMM=avx512
+// overrides the choice (to compare the two on one machine).
+var ownGEMM = chooseOwnGEMM(BLASCore(), cpu.X86.HasAVX512F && sgemm.Available(), os.Getenv("AEXP_GEMM"))
 
-func chooseOwnGEMM(core string, avx512 bool) bool {
+func chooseOwnGEMM(core string, avx512 bool, override string) bool {
+	switch override {
+	case "blas":
+		return false
+	case "avx512":
+		return avx512
+	}
 	switch strings.ToLower(core) {
 	case "skylakex", "cooperlake", "sapphirerapids":
 		return false // the BLAS has AVX-512 kernels for this CPU
 	}
-	return avx512 && !blasForced()
+	return avx512
 }
 
 // RunGEMM computes c += op(a)·op(b) for the shape s with compact strides,
@@ -93,9 +100,6 @@ func gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []flo
 		beta,
 		blas32.General{Rows: m, Cols: n, Stride: ldc, Data: c})
 }
-
-// blasForced: AEXP_GEMM=blas sends every product to the BLAS (to compare).
-func blasForced() bool { return os.Getenv("AEXP_GEMM") == "blas" }
 
 // GEMMKernel names what does the matrix products: "avx512" (nn's own
 // kernel) or "blas".

@@ -27,26 +27,25 @@ func TestTraceGEMM(t *testing.T) {
 }
 
 func TestChooseOwnGEMM(t *testing.T) {
-	t.Setenv("AEXP_GEMM", "")
 	for _, c := range []struct {
-		core   string
-		avx512 bool
-		want   bool
+		core     string
+		avx512   bool
+		override string
+		want     bool
 	}{
-		{"Haswell", true, true}, // OpenBLAS 0.3.21 on AMD Zen 4/5
-		{"Zen", true, true},
-		{"go", true, true},        // gonum's pure Go
-		{"SkylakeX", true, false}, // the BLAS has AVX-512 kernels
-		{"Cooperlake", true, false},
-		{"Haswell", false, false},
+		{"Haswell", true, "", true}, // OpenBLAS 0.3.21 on AMD Zen 4/5
+		{"Zen", true, "", true},
+		{"go", true, "", true},        // gonum's pure Go
+		{"SkylakeX", true, "", false}, // the BLAS has AVX-512 kernels
+		{"Cooperlake", true, "", false},
+		{"Haswell", false, "", false},
+		{"Haswell", true, "blas", false},
+		{"SkylakeX", true, "avx512", true},
+		{"Haswell", false, "avx512", false}, // not without AVX-512
 	} {
-		if got := chooseOwnGEMM(c.core, c.avx512); got != c.want {
-			t.Errorf("chooseOwnGEMM(%q, %v) = %v, want %v", c.core, c.avx512, got, c.want)
+		if got := chooseOwnGEMM(c.core, c.avx512, c.override); got != c.want {
+			t.Errorf("chooseOwnGEMM(%q, %v, %q) = %v, want %v", c.core, c.avx512, c.override, got, c.want)
 		}
-	}
-	t.Setenv("AEXP_GEMM", "blas")
-	if chooseOwnGEMM("Haswell", true) {
-		t.Error("AEXP_GEMM=blas: own kernel still chosen")
 	}
 }
 
