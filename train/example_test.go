@@ -38,5 +38,5 @@ func ExampleNew() {
 	// lr float 0.001
 	// val_split float 0.1
 	// hidden int_list [128 16]
-	// [reconstruct] false
+	// [reconstruct resume] false
 }

@@ -178,7 +178,7 @@ var sharedMetrics = []variant.MetricInfo{
 }
 
 func (t *trainer[C]) Describe(ctx context.Context) (variant.Info, error) {
-	caps := []string{variant.CapReconstruct}
+	caps := []string{variant.CapReconstruct, variant.CapResume}
 	if t.spec.Generative {
 		caps = append(caps, variant.CapSample)
 	}
@@ -206,25 +206,29 @@ type run[C any] struct {
 	emit        func(variant.Event) error
 	eg          *nn.Graph // evaluation graph
 	valFromTest bool
+	noise       *rand.PCG // the source of Setup.Noise, saved in training states
 }
 
-func (t *trainer[C]) build(params map[string]any, shape []int, seed uint64) (C, Model, error) {
-	var cfg C
+// build decodes params and builds the model. noise is the source of the
+// model's Setup.Noise (as dataset.NewRand makes it), kept for training
+// states.
+func (t *trainer[C]) build(params map[string]any, shape []int, seed uint64) (cfg C, m Model, noise *rand.PCG, err error) {
 	if err := variant.Decode(params, &cfg); err != nil {
-		return cfg, nil, err
+		return cfg, nil, nil, err
 	}
-	m, err := t.spec.Build(cfg, Setup{
+	noise = rand.NewPCG(seed, streamNoise)
+	m, err = t.spec.Build(cfg, Setup{
 		Shape: shape,
 		Init:  dataset.NewRand(seed, streamInit),
-		Noise: dataset.NewRand(seed, streamNoise),
+		Noise: rand.New(noise),
 	})
 	if err != nil {
-		return cfg, nil, fmt.Errorf("%s: %w", t.spec.Name, err)
+		return cfg, nil, nil, fmt.Errorf("%s: %w", t.spec.Name, err)
 	}
 	if len(m.Params()) == 0 {
-		return cfg, nil, fmt.Errorf("%s: the model has no parameters", t.spec.Name)
+		return cfg, nil, nil, fmt.Errorf("%s: the model has no parameters", t.spec.Name)
 	}
-	return cfg, m, nil
+	return cfg, m, noise, nil
 }
 
 func (t *trainer[C]) Train(ctx context.Context, req variant.TrainRequest, emit func(variant.Event) error) error {
@@ -264,7 +268,7 @@ func (t *trainer[C]) Train(ctx context.Context, req variant.TrainRequest, emit f
 	}
 	r := &run[C]{name: t.spec.Name, req: req, emit: emit, test: test, shape: all.Shape(), eg: nn.NewGraph()}
 	r.eg.Train, r.eg.NoGrad = false, true
-	r.cfg, r.model, err = t.build(req.Params, r.shape, req.Seed)
+	r.cfg, r.model, r.noise, err = t.build(req.Params, r.shape, req.Seed)
 	if err != nil {
 		return err
 	}
@@ -297,7 +301,25 @@ func (r *run[C]) loop(ctx context.Context) error {
 	g := nn.NewGraph()
 	dim := r.train.Dim()
 	best := math.Inf(1)
-	for epoch := 1; epoch <= r.req.Epochs; epoch++ {
+	first := 1
+	if r.req.Resume != nil {
+		st, err := r.loadState(r.req.Resume, opt)
+		if err != nil {
+			// start over rather than fail: the host drops the old epochs
+			if err := r.log("warn", fmt.Sprintf("not resuming (%v): training from epoch 1", err)); err != nil {
+				return err
+			}
+		} else {
+			for range st.epoch {
+				batches.Shuffle() // the shuffle stream and order as they were
+			}
+			first, best = st.epoch+1, st.best
+			if err := r.emit(variant.Event{Resumed: &variant.Resumed{Epoch: st.epoch}}); err != nil {
+				return err
+			}
+		}
+	}
+	for epoch := first; epoch <= r.req.Epochs; epoch++ {
 		start := time.Now()
 		batches.Shuffle()
 		var sum float64
@@ -349,6 +371,15 @@ func (r *run[C]) loop(ctx context.Context) error {
 			if err := r.checkpoint(epoch, valLoss); err != nil {
 				return err
 			}
+		}
+		// The state comes last: once the host has it, it has everything
+		// of this epoch, and a resumed run continues right after it.
+		st, err := r.saveState(epoch, opt, best)
+		if err != nil {
+			return err
+		}
+		if err := r.emit(variant.Event{Artifact: &st}); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -601,7 +632,7 @@ func (t *trainer[C]) load(params map[string]any, ckpt []byte) (Model, []int, err
 	if err != nil {
 		return nil, nil, err
 	}
-	_, m, err := t.build(params, shape, 0)
+	_, m, _, err := t.build(params, shape, 0)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -33,7 +33,9 @@ func denseSpec() Spec[denseConfig] {
 // collect runs Train and gathers its events.
 type events struct {
 	epochs    []variant.EpochReport
-	artifacts []variant.Artifact
+	artifacts []variant.Artifact // all but training states
+	states    []variant.Artifact
+	resumed   *variant.Resumed
 	logs      []variant.LogLine
 	final     *variant.FinalReport
 	order     []string
@@ -47,9 +49,15 @@ func runTrain(t *testing.T, v variant.Variant, req variant.TrainRequest) (*event
 		case e.Epoch != nil:
 			ev.epochs = append(ev.epochs, *e.Epoch)
 			ev.order = append(ev.order, "epoch")
+		case e.Artifact != nil && e.Artifact.Kind == variant.KindState:
+			ev.states = append(ev.states, *e.Artifact)
+			ev.order = append(ev.order, "state")
 		case e.Artifact != nil:
 			ev.artifacts = append(ev.artifacts, *e.Artifact)
 			ev.order = append(ev.order, "artifact:"+e.Artifact.Kind)
+		case e.Resumed != nil:
+			ev.resumed = e.Resumed
+			ev.order = append(ev.order, "resumed")
 		case e.Log != nil:
 			ev.logs = append(ev.logs, *e.Log)
 		case e.Final != nil:
@@ -101,9 +109,9 @@ func TestTrainDense(t *testing.T) {
 	if f.Meta["blas"] != nn.Backend() || f.Meta["params"] == "" || f.Meta["train_examples"] != "1350" || f.Meta["val_examples"] != "150" {
 		t.Errorf("final meta %v", f.Meta)
 	}
-	// Events: epochs, then the last checkpoint with the last epoch, then
-	// reconstructions, then Final.
-	want := []string{"epoch", "epoch", "epoch", "artifact:checkpoint", "artifact:reconstruction", "final"}
+	// Events: epochs, each followed by its training state, the last
+	// checkpoint before the last state, then reconstructions, then Final.
+	want := []string{"epoch", "state", "epoch", "state", "epoch", "artifact:checkpoint", "state", "artifact:reconstruction", "final"}
 	if !slices.Equal(ev.order, want) {
 		t.Errorf("event order %v; want %v", ev.order, want)
 	}
@@ -329,7 +337,7 @@ func TestDescribe(t *testing.T) {
 	if !slices.Equal(names, []string{"lr", "val_split", "hidden"}) {
 		t.Errorf("params %v", names)
 	}
-	if !slices.Equal(info.Capabilities, []string{variant.CapReconstruct}) {
+	if !slices.Equal(info.Capabilities, []string{variant.CapReconstruct, variant.CapResume}) {
 		t.Errorf("capabilities %v", info.Capabilities)
 	}
 	defer func() {

@@ -362,6 +362,11 @@ func (p *Plugin) Train(ctx context.Context, req TrainRequest, emit func(Event) e
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if req.Resume != nil {
+		if preq.ResumeState, err = p.putState(sctx, *req.Resume); err != nil {
+			return p.callError(ctx, "PutState", err)
+		}
+	}
 	stream, err := p.rpc.Train(sctx, preq)
 	if err != nil {
 		return p.callError(ctx, "Train", err)
@@ -400,6 +405,11 @@ func (p *Plugin) Train(ctx context.Context, req TrainRequest, emit func(Event) e
 		case *pb.TrainEvent_Final:
 			final = true
 			out.Final = &FinalReport{Metrics: e.Final.GetMetrics(), Meta: e.Final.GetMeta()}
+		case *pb.TrainEvent_Resumed:
+			if req.Resume == nil {
+				return fmt.Errorf("plugin protocol error: resumed event, but no state was sent")
+			}
+			out.Resumed = &Resumed{Epoch: int(e.Resumed.GetEpoch())}
 		case *pb.TrainEvent_Diverged:
 			diverged = &DivergedError{Epoch: int(e.Diverged.GetEpoch()), Reason: e.Diverged.GetReason()}
 			continue
@@ -422,6 +432,27 @@ func (p *Plugin) Train(ctx context.Context, req TrainRequest, emit func(Event) e
 		return fmt.Errorf("plugin protocol error: Train ended without a final report")
 	}
 	return nil
+}
+
+// putState uploads a training state in chunks and returns its id.
+func (p *Plugin) putState(ctx context.Context, a Artifact) (string, error) {
+	if a.Kind != KindState {
+		return "", fmt.Errorf("resume: artifact kind %q, want %q", a.Kind, KindState)
+	}
+	s, err := p.rpc.PutState(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range chunks(a) {
+		if err := s.Send(c); err != nil {
+			break // the reply below has the server's status
+		}
+	}
+	r, err := s.CloseAndRecv()
+	if err != nil {
+		return "", err
+	}
+	return r.GetId(), nil
 }
 
 type artifactStream interface {

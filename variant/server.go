@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -119,6 +120,10 @@ type grpcServer struct {
 	pb.UnimplementedVariantServer
 	impl   Variant
 	logger hclog.Logger
+
+	mu     sync.Mutex
+	states map[string]*Artifact // uploaded by PutState, taken by Train
+	nState int
 }
 
 // CancelGrace is how soon a Variant's Train must return after its context
@@ -165,6 +170,20 @@ func (s *grpcServer) Train(req *pb.TrainRequest, stream pb.Variant_TrainServer) 
 		mu        sync.Mutex
 		finalSent bool
 	)
+	treq := fromPBTrainRequest(req)
+	if id := req.GetResumeState(); id != "" {
+		if !s.resumable() {
+			return status.Error(codes.InvalidArgument, "resume_state given, but this variant does not declare the \"resume\" capability")
+		}
+		s.mu.Lock()
+		treq.Resume = s.states[id]
+		delete(s.states, id)
+		s.mu.Unlock()
+		if treq.Resume == nil {
+			return status.Errorf(codes.InvalidArgument, "resume_state %q: no such state was uploaded with PutState", id)
+		}
+	}
+	resumedSent, epochSent := false, false
 	emit := func(e Event) error {
 		mu.Lock()
 		defer mu.Unlock()
@@ -175,7 +194,7 @@ func (s *grpcServer) Train(req *pb.TrainRequest, stream pb.Variant_TrainServer) 
 			return errors.New("variant: event emitted after the Final event")
 		}
 		n := 0
-		for _, set := range []bool{e.Epoch != nil, e.Log != nil, e.Artifact != nil, e.Final != nil} {
+		for _, set := range []bool{e.Epoch != nil, e.Log != nil, e.Artifact != nil, e.Final != nil, e.Resumed != nil} {
 			if set {
 				n++
 			}
@@ -184,7 +203,14 @@ func (s *grpcServer) Train(req *pb.TrainRequest, stream pb.Variant_TrainServer) 
 			return fmt.Errorf("variant: an Event must have exactly one field set, got %d", n)
 		}
 		switch {
+		case e.Resumed != nil:
+			if treq.Resume == nil || resumedSent || epochSent || e.Resumed.Epoch != treq.Resume.Epoch {
+				return errors.New("variant: a Resumed event must come once, first, naming the epoch of TrainRequest.Resume")
+			}
+			resumedSent = true
+			return stream.Send(&pb.TrainEvent{Event: &pb.TrainEvent_Resumed{Resumed: &pb.Resumed{Epoch: int32(e.Resumed.Epoch)}}})
 		case e.Epoch != nil:
+			epochSent = true
 			return stream.Send(&pb.TrainEvent{Event: &pb.TrainEvent_Epoch{Epoch: &pb.EpochReport{
 				Epoch: int32(e.Epoch.Epoch), Metrics: e.Epoch.Metrics}}})
 		case e.Log != nil:
@@ -202,7 +228,7 @@ func (s *grpcServer) Train(req *pb.TrainRequest, stream pb.Variant_TrainServer) 
 	}
 	done := make(chan struct{})
 	go s.watchCancel(ctx, done)
-	err := s.impl.Train(ctx, fromPBTrainRequest(req), emit)
+	err := s.impl.Train(ctx, treq, emit)
 	close(done)
 	mu.Lock()
 	defer mu.Unlock()
@@ -268,6 +294,46 @@ func sendArtifact(ctx context.Context, a Artifact, send func(*pb.ArtifactChunk) 
 		}
 	}
 	return nil
+}
+
+// resumable reports whether the variant declares CapResume.
+func (s *grpcServer) resumable() bool {
+	info, err := s.impl.Describe(context.Background())
+	return err == nil && slices.Contains(info.Capabilities, CapResume)
+}
+
+// PutState keeps an uploaded training state for the Train call that
+// resumes from it.
+func (s *grpcServer) PutState(stream pb.Variant_PutStateServer) error {
+	if !s.resumable() {
+		return status.Error(codes.Unimplemented, "this variant does not resume runs (no \"resume\" capability)")
+	}
+	var asm assembler
+	var a *Artifact
+	for a == nil {
+		c, err := stream.Recv()
+		if err == io.EOF {
+			return status.Error(codes.InvalidArgument, "PutState: the stream ended before the state's last chunk")
+		}
+		if err != nil {
+			return err
+		}
+		if a, err = asm.add(c); err != nil {
+			return status.Error(codes.InvalidArgument, "PutState: "+err.Error())
+		}
+	}
+	if a.Kind != KindState {
+		return status.Errorf(codes.InvalidArgument, "PutState: artifact kind %q, want %q", a.Kind, KindState)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.states == nil {
+		s.states = map[string]*Artifact{}
+	}
+	s.nState++
+	id := fmt.Sprintf("state-%d", s.nState)
+	s.states[id] = a
+	return stream.SendAndClose(&pb.PutStateResponse{Id: id})
 }
 
 func (s *grpcServer) Sample(stream pb.Variant_SampleServer) error {

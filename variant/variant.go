@@ -64,6 +64,9 @@ type Info struct {
 const (
 	CapSample      = "sample"      // implements Sampler; a generative variant
 	CapReconstruct = "reconstruct" // implements Reconstructor
+	// CapResume: Train emits a KindState artifact after every epoch and
+	// accepts TrainRequest.Resume (see there).
+	CapResume = "resume"
 )
 
 // ParamType is the type of a parameter value.
@@ -117,6 +120,18 @@ type TrainRequest struct {
 	// [Plugin.Train] resolves it from Dataset, DataDir and the limits when
 	// it is nil, so plugins always receive it.
 	Data *dataset.Contract
+
+	// Resume is set when the run is resumed: it is the latest KindState
+	// artifact the run emitted in an earlier attempt (an earlier process,
+	// perhaps on another machine), byte for byte. The host sends it only to
+	// variants that declare CapResume. Train then emits a Resumed event
+	// first and continues with epoch Resume.Epoch+1, so that the run ends
+	// exactly as it would have uninterrupted. A variant that cannot use
+	// the state (say, written by an incompatible version) may ignore it and
+	// start at epoch 1 without a Resumed event; the host then discards the
+	// epochs recorded before. Plugins built on package train get all of
+	// this without code of their own.
+	Resume *Artifact
 }
 
 // Event is one message of the Train stream. Exactly one field is set.
@@ -125,6 +140,13 @@ type Event struct {
 	Log      *LogLine
 	Artifact *Artifact
 	Final    *FinalReport
+	Resumed  *Resumed
+}
+
+// Resumed tells the host that Train continues from TrainRequest.Resume: the
+// next epoch it reports is Epoch+1. Emit it before any EpochReport.
+type Resumed struct {
+	Epoch int // the last completed epoch, the state's
 }
 
 // EpochReport carries the metrics of one finished epoch (1-based), always
@@ -146,6 +168,13 @@ const (
 	KindReconstruction = "reconstruction" // safetensors: "input" and "output", [n, features...]
 	KindSample         = "sample"         // safetensors: "sample", [n, features...]
 	KindLatent         = "latent"         // safetensors: "code" [n, 2] and "label" [n]
+	// KindState is a training state to resume from (CapResume), in the
+	// variant's own format; the host stores only the latest one of a run
+	// and never shows it. Emit the state of epoch k (Artifact.Epoch = k)
+	// after everything else of epoch k (its EpochReport and checkpoint):
+	// a run resumed from it continues with epoch k+1, and the host drops
+	// whatever it recorded after epoch k.
+	KindState = "state"
 )
 
 // Artifact is a binary result. Data may be many megabytes: the transport
