@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -358,8 +359,9 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 		case o := <-results:
 			running--
 			st := o.status
-			retry := (st == store.StatusFailed || st == store.StatusTimedOut) &&
-				o.job.attempt+1 < s.Budget.Attempts && !stopping
+			// a timed-out run has used its budget.timeout, which counts
+			// the training time of all its attempts: it is not retried
+			retry := st == store.StatusFailed && o.job.attempt+1 < s.Budget.Attempts && !stopping
 			if retry {
 				fmt.Fprintf(e.opts.Log, "aexp: run %d %s (attempt %d of %d); retrying\n", o.job.rec.ID, st, o.job.attempt+1, s.Budget.Attempts)
 				queue = append(queue, &job{run: o.job.run, rec: o.job.rec, attempt: o.job.attempt + 1})
@@ -424,7 +426,11 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 	e.prog.RunStart(id, label, s.Budget.Epochs)
 	defer func() { e.prog.RunEnd(id, o.status, o.err) }()
 
+	var trainSeconds func() float64
 	finish := func(f store.RunFinish) {
+		if trainSeconds != nil {
+			f.TrainSeconds = trainSeconds()
+		}
 		o.status, o.err = f.Status, f.Error
 		if err := e.db.FinishRun(bg, id, f); err != nil {
 			o.status, o.err = store.StatusFailed, "recording the run: "+err.Error()
@@ -435,11 +441,26 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 		return o
 	}
 
+	// What earlier attempts left: their training time (budget.timeout
+	// counts all of it) and the state of the last completed epoch.
+	rs, err := e.resumeState(bg, id, plug)
+	if err != nil {
+		finish(store.RunFinish{Status: store.StatusFailed, Error: err.Error()})
+		return o
+	}
+	if s.Budget.Timeout > 0 && rs.spent >= s.Budget.Timeout.Seconds() {
+		finish(store.RunFinish{Status: store.StatusTimedOut, Error: fmt.Sprintf(
+			"timed out: its %s of training in earlier attempts used up budget.timeout (%s); raise it to continue from epoch %d",
+			fmtDuration(time.Duration(rs.spent*float64(time.Second))), fmtDuration(s.Budget.Timeout), rs.from)})
+		return o
+	}
+
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	if s.Budget.Timeout > 0 {
 		var c2 context.CancelFunc
-		actx, c2 = context.WithTimeoutCause(actx, s.Budget.Timeout, errTimedOut)
+		left := s.Budget.Timeout - time.Duration(rs.spent*float64(time.Second))
+		actx, c2 = context.WithTimeoutCause(actx, left, errTimedOut)
 		defer c2()
 	}
 	env := []string{fmt.Sprintf("OPENBLAS_NUM_THREADS=%d", threads), fmt.Sprintf("GOMAXPROCS=%d", threads)}
@@ -468,14 +489,16 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 		p.Kill()
 	}()
 	if err := e.db.StartRun(bg, id, store.RunStart{Attempt: j.attempt + 1, PluginVersion: plug.Info.Version,
-		PluginHash: plug.Hash, Threads: threads, Pid: p.Pid()}); err != nil {
+		PluginHash: plug.Hash, Threads: threads, Pid: p.Pid(), ResumeFrom: rs.from}); err != nil {
 		o.status, o.err = store.StatusFailed, err.Error()
 		return o
 	}
 
 	start := time.Now()
+	trainSeconds = func() float64 { return rs.spent + time.Since(start).Seconds() }
 	var (
-		lastEpoch  int
+		lastEpoch  = rs.from
+		resumed    bool // the plugin confirmed it continues from rs.from
 		byEpoch    = map[int]float64{}
 		best       = math.NaN()
 		final      *variant.FinalReport
@@ -489,13 +512,46 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 		DataDir: e.c.DataDir, Epochs: r.Epochs, BatchSize: r.BatchSize,
 		TrainLimit: r.TrainLimit, TestLimit: r.TestLimit, Threads: threads, Keep: s.Keep,
 	}
+	if rs.state != nil {
+		req.Resume = &rs.state.Artifact
+		for ep, v := range rs.objective {
+			byEpoch[ep] = v
+			if math.IsNaN(best) || s.Objective.better(v, best) {
+				best = v
+			}
+		}
+	}
 	emit := func(ev variant.Event) error {
 		switch {
+		case ev.Resumed != nil:
+			if rs.state == nil || ev.Resumed.Epoch != rs.from {
+				recErr = fmt.Errorf("plugin protocol error: resumed from epoch %d, but was sent the state of epoch %d", ev.Resumed.Epoch, rs.from)
+				return recErr
+			}
+			if err := e.db.MarkResumed(bg, id, rs.from); err != nil {
+				recErr = err
+				return err
+			}
+			resumed = true
+			e.prog.RunLog(id, "info", fmt.Sprintf("resumed after epoch %d of %d", rs.from, r.Epochs))
 		case ev.Epoch != nil:
 			ep := ev.Epoch
 			if pruneAt > 0 {
 				cancel(errPruned)
 				return errPruned
+			}
+			if rs.from > 0 && !resumed {
+				// the plugin did not use the state: it starts over
+				if err := e.db.TruncateRun(bg, id, 0); err != nil {
+					recErr = err
+					return err
+				}
+				e.prog.RunLog(id, "warn", fmt.Sprintf("the plugin did not resume from epoch %d; starting over", rs.from))
+				rs.from, byEpoch, best = 0, map[int]float64{}, math.NaN()
+			}
+			if ep.Epoch <= rs.from {
+				recErr = fmt.Errorf("plugin protocol error: epoch %d reported after resuming from epoch %d", ep.Epoch, rs.from)
+				return recErr
 			}
 			if err := e.db.RecordEpoch(bg, id, ep.Epoch, ep.Metrics); err != nil {
 				recErr = err
@@ -515,6 +571,18 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 					pruneAt = ep.Epoch
 					pruneTimer = time.AfterFunc(pruneGrace, func() { cancel(errPruned) })
 				}
+			}
+		case ev.Artifact != nil && ev.Artifact.Kind == variant.KindState:
+			if pruneAt > 0 && ev.Artifact.Epoch > pruneAt {
+				return nil
+			}
+			if ev.Artifact.Epoch != lastEpoch {
+				recErr = fmt.Errorf("plugin protocol error: training state of epoch %d after epoch %d", ev.Artifact.Epoch, lastEpoch)
+				return recErr
+			}
+			if err := e.db.SaveState(bg, id, *ev.Artifact, plug.Hash, trainSeconds()); err != nil {
+				recErr = err
+				return err
 			}
 		case ev.Artifact != nil:
 			if pruneAt > 0 && ev.Artifact.Epoch > pruneAt {
@@ -536,6 +604,10 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 		return nil
 	}
 	trainErr := p.Train(actx, req, emit)
+	if trainErr == nil && rs.from > 0 && !resumed && lastEpoch == rs.from {
+		// it finished without reporting an epoch or confirming the state
+		trainErr = fmt.Errorf("plugin protocol error: Train ended without resuming from epoch %d or reporting an epoch", rs.from)
+	}
 	if pruneTimer != nil {
 		pruneTimer.Stop()
 		if trainErr == nil {
@@ -597,6 +669,50 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 		finish(store.RunFinish{Status: store.StatusFailed, Error: fmt.Sprintf("%v (at epoch %d of %d)", trainErr, lastEpoch, r.Epochs), StderrTail: tail})
 	}
 	return o
+}
+
+// resumed is what a run's earlier attempts left for the next one.
+type resumed struct {
+	spent     float64         // training seconds of earlier attempts
+	state     *store.State    // nil: start at epoch 1
+	from      int             // the state's epoch
+	objective map[int]float64 // the objective at the epochs kept
+}
+
+// resumeState reads the run's training time so far and, when its plugin
+// can resume and wrote the stored state, that state.
+func (e *Engine) resumeState(ctx context.Context, id int64, plug *Plugin) (resumed, error) {
+	var rs resumed
+	run, err := e.db.GetRun(ctx, id)
+	if err != nil {
+		return rs, err
+	}
+	rs.spent = run.TrainSeconds
+	if !slices.Contains(plug.Info.Capabilities, variant.CapResume) {
+		return rs, nil
+	}
+	st, err := e.db.LatestState(ctx, id)
+	if err != nil || st == nil {
+		if err != nil {
+			fmt.Fprintf(e.opts.Log, "aexp: run %d: %v; starting it over\n", id, err)
+		}
+		return rs, nil
+	}
+	if st.PluginHash != plug.Hash {
+		fmt.Fprintf(e.opts.Log, "aexp: run %d: its training state was written by another build of the %s plugin; starting it over\n", id, run.Variant)
+		return rs, nil
+	}
+	h, err := e.db.MetricHistory(ctx, id)
+	if err != nil {
+		return rs, err
+	}
+	rs.state, rs.from, rs.objective = st, st.Epoch, map[int]float64{}
+	for _, p := range h[e.c.Spec.Objective.Metric] {
+		if p.Epoch <= st.Epoch {
+			rs.objective[p.Epoch] = p.Value
+		}
+	}
+	return rs, nil
 }
 
 // label names a run for people: variant, the params that vary, the seed.

@@ -42,14 +42,24 @@ func TestMigrations(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			runs, err := old.EnsureRuns(ctx, sw.ID, []store.RunSpec{{Key: "k", Variant: "dense", Params: map[string]any{"lr": 0.01}}})
+			old.Close()
+			// Rows as version 1 has them, written with SQL: this build's
+			// methods use the newest columns.
+			raw, err := sql.Open("sqlite3", path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := old.RecordEpoch(ctx, runs[0].ID, 1, map[string]float64{"val_loss": 0.25}); err != nil {
-				t.Fatal(err)
+			for _, q := range []string{
+				fmt.Sprintf(`INSERT INTO runs (id, sweep_id, run_key, variant, params_json, created) VALUES (1, %d, 'k', 'dense', '{"lr":0.01}', '2026-01-01T00:00:00.000Z')`, sw.ID),
+				`INSERT INTO params (run_id, key, type, value, value_num) VALUES (1, 'lr', 'float', '0.01', 0.01)`,
+				`INSERT INTO metrics (run_id, key, epoch, value, time) VALUES (1, 'val_loss', 1, 0.25, '2026-01-01T00:00:00.000Z')`,
+				`INSERT INTO metric_summary (run_id, key, latest, latest_epoch, best, best_epoch, goal, count, time) VALUES (1, 'val_loss', 0.25, 1, 0.25, 1, 'minimize', 1, '2026-01-01T00:00:00.000Z')`,
+			} {
+				if _, err := raw.Exec(q); err != nil {
+					t.Fatal(err)
+				}
 			}
-			old.Close()
+			raw.Close()
 			if got := rawVersion(t, path); got != v {
 				t.Fatalf("old database at version %d, want %d", got, v)
 			}

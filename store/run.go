@@ -72,6 +72,9 @@ type Run struct {
 	Threads       int
 	Pid           int
 	Epochs        int // epochs recorded
+	ResumedFrom   int // the epoch the latest attempt resumed from; 0: it started at epoch 1
+	Resumes       int // attempts that resumed
+	TrainSeconds  float64
 	Meta          map[string]string
 	Created       time.Time
 	Started       *time.Time
@@ -88,6 +91,9 @@ type RunStart struct {
 	BLAS          string
 	Threads       int
 	Pid           int
+	// ResumeFrom keeps what the run recorded up to this epoch (and its
+	// training state) for an attempt that resumes from it; 0 starts over.
+	ResumeFrom int
 }
 
 // RunFinish is how a run ended.
@@ -97,6 +103,9 @@ type RunFinish struct {
 	StderrTail string
 	Metrics    map[string]float64 // final metrics (test_mse, pca_mse, ...), recorded at the last epoch
 	Meta       map[string]string  // facts from the plugin's final report; "blas" fills runs.blas when StartRun had none
+	// TrainSeconds is the run's training time across its attempts so far
+	// (0 leaves it as it is).
+	TrainSeconds float64
 }
 
 // EnsureRuns records the runs of a sweep: runs whose key is new are inserted
@@ -177,9 +186,10 @@ RETURNING id, (created = ?)`)
 	return out, nil
 }
 
-// StartRun marks a run running for a new attempt. A new attempt starts over:
-// metrics, summaries and artifacts of earlier attempts are removed in the
-// same transaction.
+// StartRun marks a run running for a new attempt. A new attempt starts over
+// (metrics, summaries, artifacts and the training state of earlier attempts
+// are removed in the same transaction), unless s.ResumeFrom keeps them up
+// to that epoch.
 func (db *DB) StartRun(ctx context.Context, runID int64, s RunStart) error {
 	if s.Host == "" {
 		s.Host, _ = os.Hostname()
@@ -195,10 +205,8 @@ func (db *DB) StartRun(ctx context.Context, runID int64, s RunStart) error {
 		if s.Attempt <= 0 {
 			s.Attempt = attempt + 1
 		}
-		for _, t := range []string{"metrics", "metric_summary", "artifacts"} {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE run_id = ?`, runID); err != nil {
-				return err
-			}
+		if err := truncate(ctx, tx, runID, s.ResumeFrom); err != nil {
+			return err
 		}
 		var pid any
 		if s.Pid > 0 {
@@ -207,7 +215,7 @@ func (db *DB) StartRun(ctx context.Context, runID int64, s RunStart) error {
 		now := fmtTime(tx.now)
 		_, err := tx.ExecContext(ctx, `
 UPDATE runs SET status = 'running', attempt = ?, plugin_version = ?, plugin_hash = ?, host = ?,
-	blas = ?, threads = ?, pid = ?, epochs = 0, error = '', stderr_tail = '', meta_json = '{}',
+	blas = ?, threads = ?, pid = ?, error = '', stderr_tail = '', meta_json = '{}', resumed_from = 0,
 	started = ?, heartbeat = ?, finished = NULL
 WHERE id = ?`, s.Attempt, s.PluginVersion, s.PluginHash, s.Host, s.BLAS, s.Threads, pid, now, now, runID)
 		return err
@@ -255,11 +263,19 @@ func (db *DB) FinishRun(ctx context.Context, runID int64, f RunFinish) error {
 		if f.Status == StatusQueued {
 			fin = nil
 		}
+		switch f.Status {
+		case StatusDone, StatusPruned, StatusDiverged:
+			// the run is over: nothing will resume from its state
+			if _, err := tx.ExecContext(ctx, `DELETE FROM run_state WHERE run_id = ?`, runID); err != nil {
+				return err
+			}
+		}
 		_, err := tx.ExecContext(ctx, `
 UPDATE runs SET status = ?, error = ?, stderr_tail = ?, meta_json = ?, finished = ?,
 	heartbeat = CASE WHEN started IS NULL THEN heartbeat ELSE ? END,
-	blas = CASE WHEN blas = '' THEN ? ELSE blas END
-WHERE id = ?`, f.Status, f.Error, tail, meta, fin, fmtTime(tx.now), f.Meta["blas"], runID)
+	blas = CASE WHEN blas = '' THEN ? ELSE blas END,
+	train_seconds = max(train_seconds, ?)
+WHERE id = ?`, f.Status, f.Error, tail, meta, fin, fmtTime(tx.now), f.Meta["blas"], f.TrainSeconds, runID)
 		return err
 	})
 	if err != nil {
@@ -331,7 +347,7 @@ func (db *DB) GetRun(ctx context.Context, id int64) (Run, error) {
 
 const runSelect = `SELECT id, sweep_id, run_key, variant, dataset, seed, status, error, stderr_tail,
 	attempt, max_attempts, plugin_version, plugin_hash, host, blas, threads, pid, epochs, meta_json,
-	created, started, finished, heartbeat FROM runs`
+	created, started, finished, heartbeat, resumed_from, resumes, train_seconds FROM runs`
 
 func getRun(ctx context.Context, q queryer, id int64) (Run, error) {
 	r, err := scanRun(q.QueryRowContext(ctx, runSelect+` WHERE id = ?`, id))
@@ -406,7 +422,7 @@ func scanRun(sc scanner) (Run, error) {
 	err := sc.Scan(&r.ID, &r.SweepID, &r.Key, &r.Variant,
 		&r.Dataset, &seed, &r.Status, &r.Error, &r.StderrTail, &r.Attempt, &r.MaxAttempts,
 		&r.PluginVersion, &r.PluginHash, &r.Host, &r.BLAS, &r.Threads, &pid, &r.Epochs, &meta,
-		&created, &started, &finished, &heartbeat)
+		&created, &started, &finished, &heartbeat, &r.ResumedFrom, &r.Resumes, &r.TrainSeconds)
 	if err != nil {
 		return Run{}, err
 	}
@@ -506,6 +522,8 @@ type RunSummary struct {
 	Started        *time.Time     `json:"started"`
 	Finished       *time.Time     `json:"finished"`
 	Heartbeat      *time.Time     `json:"heartbeat"`
+	ResumedFrom    int            `json:"resumed_from"` // epoch the latest attempt resumed from; 0: none
+	TrainSeconds   float64        `json:"train_seconds"`
 }
 
 // ListRuns returns rows of run_summary matching f.
@@ -538,7 +556,7 @@ func (db *DB) ListRuns(ctx context.Context, f RunFilter) ([]RunSummary, error) {
 	}
 	q := `SELECT run_id, sweep_id, sweep, variant, status, params, objective, goal, final_objective,
 	best_objective, best_epoch, epochs, duration_s, test_mse, pca_mse, seed, dataset, attempt, error,
-	run_key, plugin_version, host, threads, blas, created, started, finished, heartbeat
+	run_key, plugin_version, host, threads, blas, created, started, finished, heartbeat, resumed_from, train_seconds
 FROM run_summary`
 	if len(where) > 0 {
 		q += "\nWHERE " + strings.Join(where, " AND ")
@@ -571,7 +589,7 @@ FROM run_summary`
 			if err := rows.Scan(&s.RunID, &s.SweepID, &s.Sweep, &s.Variant, &s.Status, &params,
 				&s.Objective, &s.Goal, &final, &best, &bestEpoch, &s.Epochs, &dur, &test, &pca,
 				&seed, &s.Dataset, &s.Attempt, &s.Error, &s.RunKey, &s.PluginVersion, &s.Host,
-				&s.Threads, &s.BLAS, &created, &started, &finished, &heartbeat); err != nil {
+				&s.Threads, &s.BLAS, &created, &started, &finished, &heartbeat, &s.ResumedFrom, &s.TrainSeconds); err != nil {
 				return err
 			}
 			s.Params, _ = decodeParams(params)

@@ -95,6 +95,8 @@ func trainedDB(t *testing.T) (dbPath, plugins string) {
 				switch {
 				case e.Epoch != nil:
 					return db.RecordEpoch(ctx, r.ID, e.Epoch.Epoch, e.Epoch.Metrics)
+				case e.Artifact != nil && e.Artifact.Kind == variant.KindState:
+					return db.SaveState(ctx, r.ID, *e.Artifact, "", 0)
 				case e.Artifact != nil:
 					return db.SaveArtifact(ctx, r.ID, *e.Artifact, store.KeepLast, math.NaN())
 				case e.Final != nil:

@@ -122,6 +122,9 @@ type runJSON struct {
 	Threads       int               `json:"threads"`
 	Pid           int               `json:"pid"`
 	Epochs        int               `json:"epochs"`
+	ResumedFrom   int               `json:"resumed_from"` // epoch the latest attempt resumed from; 0: none
+	Resumes       int               `json:"resumes"`
+	TrainSeconds  float64           `json:"train_seconds"` // training time of all attempts
 	Meta          map[string]string `json:"meta"`
 	Created       time.Time         `json:"created"`
 	Started       *time.Time        `json:"started"`
@@ -170,7 +173,8 @@ func loadRunView(ctx context.Context, st *store.DB, id int64) (*runView, error) 
 		Run: runJSON{ID: r.ID, SweepID: r.SweepID, Key: r.Key, Variant: r.Variant, Dataset: r.Dataset,
 			Seed: r.Seed, Status: r.Status, Error: r.Error, StderrTail: r.StderrTail, Attempt: r.Attempt,
 			MaxAttempts: r.MaxAttempts, PluginVersion: r.PluginVersion, PluginHash: r.PluginHash, Host: r.Host,
-			BLAS: r.BLAS, Threads: r.Threads, Pid: r.Pid, Epochs: r.Epochs, Meta: r.Meta, Created: r.Created,
+			BLAS: r.BLAS, Threads: r.Threads, Pid: r.Pid, Epochs: r.Epochs, ResumedFrom: r.ResumedFrom,
+			Resumes: r.Resumes, TrainSeconds: r.TrainSeconds, Meta: r.Meta, Created: r.Created,
 			Started: r.Started, Finished: r.Finished, Heartbeat: r.Heartbeat},
 		Sweep:        sweepJSON{ID: sw.ID, Name: sw.Name, Objective: sw.Objective, Goal: sw.Goal},
 		Params:       r.Params,
@@ -222,6 +226,9 @@ func writeRunText(w io.Writer, v *runView, allEpochs bool) error {
 	p.f("run %d: %s on %s, %s", r.ID, r.Variant, orDash(r.Dataset), r.Status)
 	if r.Attempt > 0 {
 		p.f(" (attempt %d of %d)", r.Attempt, max(r.MaxAttempts, r.Attempt))
+	}
+	if r.ResumedFrom > 0 {
+		p.f(", resumed after epoch %d", r.ResumedFrom)
 	}
 	p.f("\n")
 	p.f("  sweep      %s (#%d)\n", v.Sweep.Name, v.Sweep.ID)

@@ -32,8 +32,10 @@
 //	version2  serve aexp plugin protocol version 2 (which the host does not speak)
 //	child     (internal) the sleeping child of spawn_child
 //
-// Capabilities: sample and reconstruct. Checkpoints are real safetensors
-// files holding one float32 tensor "w"; Sample and Reconstruct read it back.
+// Capabilities: sample, reconstruct and resume. Checkpoints are real
+// safetensors files holding one float32 tensor "w"; Sample and Reconstruct
+// read it back. After every epoch it emits a training state (JSON holding
+// the epoch) and, given one, continues after that epoch.
 package main
 
 import (
@@ -89,7 +91,7 @@ func (t toy) Describe(ctx context.Context) (variant.Info, error) {
 		Doc:          "A test fixture: reports a deterministic toy loss and misbehaves on request.",
 		Params:       variant.MustSchema(&Config{}),
 		Metrics:      []variant.MetricInfo{{Name: "toy_metric", Doc: "twice the final train loss", Goal: "minimize"}},
-		Capabilities: []string{variant.CapSample, variant.CapReconstruct},
+		Capabilities: []string{variant.CapSample, variant.CapReconstruct, variant.CapResume},
 	}, nil
 }
 
@@ -112,7 +114,18 @@ func (t toy) Train(ctx context.Context, req variant.TrainRequest, emit func(vari
 	noise := 1 + 0.1*rng.Float64()
 	loss := func(epoch int) float64 { return noise * math.Exp(-cfg.LR*float64(epoch)) }
 	var last float64 = noise
-	for epoch := 1; epoch <= req.Epochs; epoch++ {
+	first := 1
+	if req.Resume != nil {
+		var st struct{ Epoch int }
+		if err := json.Unmarshal(req.Resume.Data, &st); err != nil || st.Epoch < 1 || st.Epoch > req.Epochs {
+			return fmt.Errorf("testplugin: bad state %q", req.Resume.Data)
+		}
+		if err := emit(variant.Event{Resumed: &variant.Resumed{Epoch: st.Epoch}}); err != nil {
+			return err
+		}
+		first, last = st.Epoch+1, loss(st.Epoch)
+	}
+	for epoch := first; epoch <= req.Epochs; epoch++ {
 		start := time.Now()
 		switch epoch {
 		case cfg.PanicAt:
@@ -164,6 +177,11 @@ func (t toy) Train(ctx context.Context, req variant.TrainRequest, emit func(vari
 			if err := emit(variant.Event{Artifact: checkpoint(cfg, req.Seed, epoch)}); err != nil {
 				return err
 			}
+		}
+		st := &variant.Artifact{Kind: variant.KindState, Name: "state.json", Epoch: epoch, Format: "json",
+			Data: fmt.Appendf(nil, `{"epoch":%d}`, epoch)}
+		if err := emit(variant.Event{Artifact: st}); err != nil {
+			return err
 		}
 	}
 	if req.Keep != "all" && req.Keep != "best" {
