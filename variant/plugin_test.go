@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -71,7 +72,7 @@ func TestDescribe(t *testing.T) {
 	if info.Name != "test" || info.Version != "0.1.0" {
 		t.Errorf("info = %+v", info)
 	}
-	if len(info.Capabilities) != 2 {
+	if len(info.Capabilities) != 3 {
 		t.Errorf("capabilities = %v", info.Capabilities)
 	}
 	byName := map[string]variant.Param{}
@@ -285,6 +286,39 @@ func TestPanicReportsStderrTail(t *testing.T) {
 	}
 }
 
+// A training state of several MiB reaches the plugin in chunks (PutState),
+// and the plugin continues after its epoch.
+func TestResumeSendsStateInChunks(t *testing.T) {
+	p, _ := launch(t)
+	pad := strings.Repeat("x", 3<<20)
+	st := &variant.Artifact{Kind: variant.KindState, Name: "state.json", Epoch: 2,
+		Data: []byte(`{"epoch":2,"pad":"` + pad + `"}`)}
+	evs, err := collect(context.Background(), p, variant.TrainRequest{Params: map[string]any{"log_every": 0}, Epochs: 4, Resume: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range evs {
+		switch {
+		case e.Resumed != nil:
+			got = append(got, fmt.Sprintf("resumed %d", e.Resumed.Epoch))
+		case e.Epoch != nil:
+			got = append(got, fmt.Sprintf("epoch %d", e.Epoch.Epoch))
+		case e.Artifact != nil && e.Artifact.Kind == variant.KindState:
+			got = append(got, fmt.Sprintf("state %d", e.Artifact.Epoch))
+		}
+	}
+	want := []string{"resumed 2", "epoch 3", "state 3", "epoch 4", "state 4"}
+	if !slices.Equal(got, want) {
+		t.Errorf("events %v, want %v", got, want)
+	}
+	// a state that is not one is refused before training
+	_, err = collect(context.Background(), p, variant.TrainRequest{Epochs: 4, Resume: &variant.Artifact{Kind: variant.KindCheckpoint}})
+	if err == nil || !strings.Contains(err.Error(), "want \"state\"") {
+		t.Errorf("a checkpoint as state: %v", err)
+	}
+}
+
 func TestExitMidRun(t *testing.T) {
 	p, _ := launch(t)
 	_, err := collect(context.Background(), p, variant.TrainRequest{Params: map[string]any{"exit_at": 2}, Epochs: 5})
@@ -302,7 +336,7 @@ func TestDivergedAndFailures(t *testing.T) {
 	if !errors.As(err, &de) || de.Epoch != 3 {
 		t.Fatalf("err = %v", err)
 	}
-	if n := len(evs); n != 4 { // 2 epochs + 2 logs
+	if n := len(evs); n != 6 { // 2 epochs + 2 logs + 2 training states
 		t.Errorf("%d events before divergence", n)
 	}
 	_, err = collect(ctx, p, variant.TrainRequest{Params: map[string]any{"fail_at": 1}, Epochs: 5})

@@ -215,7 +215,7 @@ func (s *suite) describe() []error {
 		}
 	}
 	for _, c := range info.Capabilities {
-		if c != variant.CapSample && c != variant.CapReconstruct {
+		if c != variant.CapSample && c != variant.CapReconstruct && c != variant.CapResume {
 			fail("unknown capability %q", c)
 		}
 	}
