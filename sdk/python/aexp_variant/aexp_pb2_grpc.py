@@ -35,6 +35,11 @@ class VariantStub(object):
                 request_serializer=aexp__variant_dot_aexp__pb2.ReconstructRequest.SerializeToString,
                 response_deserializer=aexp__variant_dot_aexp__pb2.ArtifactChunk.FromString,
                 )
+        self.PutState = channel.stream_unary(
+                '/aexp.variant.v1.Variant/PutState',
+                request_serializer=aexp__variant_dot_aexp__pb2.ArtifactChunk.SerializeToString,
+                response_deserializer=aexp__variant_dot_aexp__pb2.PutStateResponse.FromString,
+                )
 
 
 class VariantServicer(object):
@@ -81,6 +86,18 @@ class VariantServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutState(self, request_iterator, context):
+        """PutState hands the plugin a training state (capability "resume") before
+        Train: the "state" artifact this run emitted in an earlier attempt,
+        sent back byte for byte as a sequence of ArtifactChunk messages (header
+        on the first, last = true on the final one). The reply's id goes into
+        TrainRequest.resume_state. The plugin keeps the state in memory until
+        that Train call. Plugins without the capability answer UNIMPLEMENTED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VariantServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -103,6 +120,11 @@ def add_VariantServicer_to_server(servicer, server):
                     servicer.Reconstruct,
                     request_deserializer=aexp__variant_dot_aexp__pb2.ReconstructRequest.FromString,
                     response_serializer=aexp__variant_dot_aexp__pb2.ArtifactChunk.SerializeToString,
+            ),
+            'PutState': grpc.stream_unary_rpc_method_handler(
+                    servicer.PutState,
+                    request_deserializer=aexp__variant_dot_aexp__pb2.ArtifactChunk.FromString,
+                    response_serializer=aexp__variant_dot_aexp__pb2.PutStateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -180,5 +202,22 @@ class Variant(object):
         return grpc.experimental.stream_stream(request_iterator, target, '/aexp.variant.v1.Variant/Reconstruct',
             aexp__variant_dot_aexp__pb2.ReconstructRequest.SerializeToString,
             aexp__variant_dot_aexp__pb2.ArtifactChunk.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def PutState(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(request_iterator, target, '/aexp.variant.v1.Variant/PutState',
+            aexp__variant_dot_aexp__pb2.ArtifactChunk.SerializeToString,
+            aexp__variant_dot_aexp__pb2.PutStateResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
