@@ -149,7 +149,9 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	case *asMD:
 		err = c.WriteMarkdown(stdout)
 	default:
-		err = c.WriteText(stdout)
+		if err = c.WriteText(stdout); err == nil {
+			err = writeCompareTags(ctx, stdout, db, c)
+		}
 	}
 	if err != nil {
 		return err
@@ -325,6 +327,28 @@ func addSamples(ctx context.Context, db *store.DB, runs []viz.Run, pluginDir str
 			}
 		}()
 	}
+}
+
+// writeCompareTags lists the tags of the compared runs under the table, in
+// the table's order (nothing when none has tags).
+func writeCompareTags(ctx context.Context, w io.Writer, db *store.DB, c viz.Comparison) error {
+	var ids []int64
+	for _, g := range c.Groups {
+		for _, r := range g.Runs {
+			ids = append(ids, r.ID)
+		}
+	}
+	tags, err := db.Tags(ctx, ids)
+	if err != nil || len(tags) == 0 {
+		return err
+	}
+	fmt.Fprintln(w, "\ntags")
+	for _, id := range ids {
+		if t := tags[id]; len(t) > 0 {
+			fmt.Fprintf(w, "  run %d  %s\n", id, tagsText(t))
+		}
+	}
+	return nil
 }
 
 // compareObjective is --objective/--goal when given, else the objective the

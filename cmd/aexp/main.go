@@ -53,6 +53,8 @@ var commands = map[string]command{
 	"reconstruct": {"reconstructions of test inputs by a run's checkpoint", runReconstruct},
 	"export":      {"write a run's checkpoint as a safetensors file", runExport},
 	"plugins":     {"list discovered variant plugins and their parameters", runPlugins},
+	"tag":         {"tag runs (key=value, notes); --rm KEY removes a tag", runTag},
+	"rm":          {"delete runs or a sweep with their artifacts (asks first)", runRm},
 	"ui":          {"serve a live dashboard of sweeps and runs (read-only)", runUI},
 	"version":     {"print the aexp version and BLAS backend", runVersion},
 }

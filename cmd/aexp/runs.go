@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -101,22 +103,38 @@ func runRuns(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	ids := make([]int64, len(rs))
+	for i, r := range rs {
+		ids[i] = r.RunID
+	}
+	tags, err := st.Tags(ctx, ids)
+	if err != nil {
+		return err
+	}
 	switch {
 	case *asJSON:
-		if rs == nil {
-			rs = []store.RunSummary{}
+		out := make([]taggedRun, len(rs))
+		for i, r := range rs {
+			out[i] = taggedRun{r, tags[r.RunID]}
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(rs)
+		return enc.Encode(out)
 	case *asCSV:
-		return writeRunsCSV(stdout, rs)
+		return writeRunsCSV(stdout, rs, tags)
 	}
 	if len(rs) == 0 {
 		fmt.Fprintln(stderr, "no runs match")
 		return nil
 	}
-	return writeRunsTable(stdout, rs)
+	return writeRunsTable(stdout, rs, tags)
+}
+
+// taggedRun is a run of `aexp runs --json`: the run_summary columns and
+// the run's tags.
+type taggedRun struct {
+	store.RunSummary
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // knownSweeps lists sweep names for an error message.
@@ -151,7 +169,7 @@ func tableWriter(w io.Writer) (io.Writer, func() error) {
 	return tw, tw.Flush
 }
 
-func writeRunsTable(w io.Writer, rs []store.RunSummary) error {
+func writeRunsTable(w io.Writer, rs []store.RunSummary, tags map[int64]map[string]string) error {
 	varying := varyingParams(rs)
 	objective := rs[0].Objective
 	for _, r := range rs {
@@ -164,14 +182,22 @@ func writeRunsTable(w io.Writer, rs []store.RunSummary) error {
 		best, final = "BEST_"+strings.ToUpper(objective), "FINAL_"+strings.ToUpper(objective)
 	}
 	tw, flush := tableWriter(w)
-	fmt.Fprintf(tw, "RUN\tSWEEP\tVARIANT\tSTATUS\tEPOCHS\t%s\t%s\tDURATION\tPARAMS\n", best, final)
+	tagCol := "" // a TAGS column when a listed run has tags
+	if len(tags) > 0 {
+		tagCol = "\tTAGS"
+	}
+	fmt.Fprintf(tw, "RUN\tSWEEP\tVARIANT\tSTATUS\tEPOCHS\t%s\t%s\tDURATION\tPARAMS%s\n", best, final, tagCol)
 	for _, r := range rs {
 		b, fin := optMetricText(r.BestObjective), optMetricText(r.FinalObjective)
 		if objective == "" && r.BestObjective != nil {
 			b = r.Objective + "=" + b
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", r.RunID, r.Sweep, r.Variant, r.Status, r.Epochs,
-			b, fin, durationText(r.DurationS), paramsText(r.Params, varying))
+		t := ""
+		if tagCol != "" {
+			t = "\t" + tagsText(tags[r.RunID])
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s%s\n", r.RunID, r.Sweep, r.Variant, r.Status, r.Epochs,
+			b, fin, durationText(r.DurationS), paramsText(r.Params, varying), t)
 	}
 	return flush()
 }
@@ -256,7 +282,7 @@ func durationText(s *float64) string {
 	}
 }
 
-func writeRunsCSV(w io.Writer, rs []store.RunSummary) error {
+func writeRunsCSV(w io.Writer, rs []store.RunSummary, tags map[int64]map[string]string) error {
 	keySet := map[string]bool{}
 	for _, r := range rs {
 		for k := range r.Params {
@@ -274,6 +300,16 @@ func writeRunsCSV(w io.Writer, rs []store.RunSummary) error {
 		"dataset", "attempt", "started", "finished", "error"}
 	for _, k := range keys {
 		head = append(head, "param."+k)
+	}
+	tagSet := map[string]bool{}
+	for _, t := range tags {
+		for k := range t {
+			tagSet[k] = true
+		}
+	}
+	tagKeys := slices.Sorted(maps.Keys(tagSet))
+	for _, k := range tagKeys {
+		head = append(head, "tag."+k)
 	}
 	if err := cw.Write(head); err != nil {
 		return err
@@ -306,6 +342,9 @@ func writeRunsCSV(w io.Writer, rs []store.RunSummary) error {
 				continue
 			}
 			row = append(row, paramText(v))
+		}
+		for _, k := range tagKeys {
+			row = append(row, tags[r.RunID][k])
 		}
 		if err := cw.Write(row); err != nil {
 			return err

@@ -100,6 +100,7 @@ type runView struct {
 	FinalMetrics map[string]*float64      `json:"final_metrics"`
 	History      map[string][]pointJSON   `json:"history"`
 	Artifacts    []store.ArtifactInfo     `json:"artifacts"`
+	Tags         map[string]string        `json:"tags"`
 	curves       map[string][]store.Point // for the text form
 }
 
@@ -169,6 +170,10 @@ func loadRunView(ctx context.Context, st *store.DB, id int64) (*runView, error) 
 	if err != nil {
 		return nil, err
 	}
+	tags, err := st.Tags(ctx, []int64{id})
+	if err != nil {
+		return nil, err
+	}
 	v := &runView{
 		Run: runJSON{ID: r.ID, SweepID: r.SweepID, Key: r.Key, Variant: r.Variant, Dataset: r.Dataset,
 			Seed: r.Seed, Status: r.Status, Error: r.Error, StderrTail: r.StderrTail, Attempt: r.Attempt,
@@ -182,7 +187,11 @@ func loadRunView(ctx context.Context, st *store.DB, id int64) (*runView, error) 
 		FinalMetrics: map[string]*float64{},
 		History:      map[string][]pointJSON{},
 		Artifacts:    arts,
+		Tags:         tags[id],
 		curves:       hist,
+	}
+	if v.Tags == nil {
+		v.Tags = map[string]string{}
 	}
 	if v.Summary == nil {
 		v.Summary = []store.Summary{}
@@ -259,6 +268,9 @@ func writeRunText(w io.Writer, v *runView, allEpochs bool) error {
 			parts[i] = k + "=" + r.Meta[k]
 		}
 		p.f("  meta       %s\n", strings.Join(parts, " "))
+	}
+	if len(v.Tags) > 0 {
+		p.f("  tags       %s\n", tagsText(v.Tags))
 	}
 	if r.Error != "" {
 		p.f("  error      %s\n", r.Error)
