@@ -245,50 +245,53 @@ func varying(rows []store.SweepRun) ([]string, map[string]any) {
 // bestGroups returns the run ids of the best n configurations (runs that
 // differ only by seed count once) and the best run, by best objective.
 func bestGroups(rows []store.SweepRun, goal string, n int) ([]int64, *int64) {
-	ranked := make([]store.SweepRun, 0, len(rows))
-	for _, r := range rows {
+	type ranked struct {
+		best float64
+		i    int
+	}
+	var rk []ranked
+	for i, r := range rows {
 		if finitePtr(r.Best) != nil {
-			ranked = append(ranked, r)
+			rk = append(rk, ranked{*r.Best, i})
 		}
 	}
-	slices.SortStableFunc(ranked, func(a, b store.SweepRun) int {
+	slices.SortStableFunc(rk, func(a, b ranked) int {
 		if goal == store.Maximize {
-			return cmp.Compare(*b.Best, *a.Best)
+			return cmp.Compare(b.best, a.best)
 		}
-		return cmp.Compare(*a.Best, *b.Best)
+		return cmp.Compare(a.best, b.best)
 	})
-	keyOf := make(map[int64]string, len(rows))
-	for _, r := range rows {
-		ks := slices.Sorted(maps.Keys(r.Params))
+	key := func(r store.SweepRun) string {
 		var b strings.Builder
 		b.WriteString(r.Variant + "\x00" + r.Dataset)
-		for _, k := range ks {
+		for _, k := range slices.Sorted(maps.Keys(r.Params)) {
 			b.WriteString("\x00" + k + "=" + viz.FormatValue(r.Params[k]))
 		}
-		keyOf[r.ID] = b.String()
+		return b.String()
 	}
+	// The best n configurations: walk the ranking until n distinct keys.
 	groups := map[string]bool{}
-	for _, r := range ranked {
-		if k := keyOf[r.ID]; !groups[k] && len(groups) < n {
-			groups[k] = true
+	for _, x := range rk {
+		if len(groups) == n {
+			break
 		}
+		groups[key(rows[x.i])] = true
 	}
 	sel := []int64{}
-	for _, r := range rows {
-		if groups[keyOf[r.ID]] {
-			sel = append(sel, r.ID)
+	if len(groups) > 0 {
+		for _, r := range rows {
+			if groups[key(r)] {
+				sel = append(sel, r.ID)
+			}
 		}
 	}
-	if len(ranked) == 0 {
+	if len(rk) == 0 {
 		return sel, nil
 	}
-	best := ranked[0].ID
+	best := rows[rk[0].i].ID
 	return sel, &best
 }
 
-// apiSweep is /api/sweeps/ID. Its JSON is kept per sweep until the
-// sweep's change stamp moves, so every open tab and every reload of a
-// finished sweep costs one small query.
 func (s *Server) apiSweep(w http.ResponseWriter, r *http.Request) {
 	sw, ok := s.sweepOf(w, r)
 	if !ok {

@@ -79,8 +79,10 @@ func TestSweepPageInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ro.Close()
-	srv := httptest.NewServer(dashboard.New(ro, dashboard.Options{Poll: 200 * time.Millisecond}))
+	dash := dashboard.New(ro, dashboard.Options{Poll: 200 * time.Millisecond})
+	srv := httptest.NewServer(dash)
 	defer srv.Close()
+	defer dash.Close() // first: the open page's event stream must end for Close
 
 	b := viztest.NewBrowser(t)
 	b.Run(t, chromedp.Navigate(srv.URL+"/sweeps/1"))
@@ -158,6 +160,29 @@ func TestSweepPageInChromium(t *testing.T) {
 		t.Errorf("the compare page drew no curves or parallel plot")
 	}
 	b.Screenshot(t, "compare.png")
+
+	// The sweeps page follows the store too: a run that starts shows up.
+	b.Run(t, chromedp.Navigate(srv.URL+"/"))
+	if !b.WaitJS(t, `document.querySelector('#live-sweeps a') !== null`, 20*time.Second) {
+		t.Fatalf("the sweeps page lists no sweep")
+	}
+	time.Sleep(300 * time.Millisecond) // let the event stream connect
+	sw, err := w.GetSweep(context.Background(), "toy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := w.EnsureRuns(context.Background(), sw.ID, []store.RunSpec{{Key: "late", Variant: "test", Dataset: "sines", Params: map[string]any{"lr": 0.5, "mode": "toy"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.StartRun(context.Background(), rs[0].ID, store.RunStart{}); err != nil {
+		t.Fatal(err)
+	}
+	if !b.WaitJS(t, `document.getElementById('live-sweeps').textContent.indexOf('running 1') >= 0`, 10*time.Second) {
+		b.Screenshot(t, "sweeps-no-update.png")
+		t.Errorf("the sweeps page did not show the started run; console errors: %q", b.Errors())
+	}
+	b.Screenshot(t, "sweeps.png")
 	if errs := b.Errors(); len(errs) > 0 {
 		t.Errorf("JavaScript errors: %q", errs)
 	}

@@ -109,8 +109,9 @@ func serve(t *testing.T, path string, opt dashboard.Options) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(dashboard.New(ro, opt))
-	t.Cleanup(func() { srv.Close(); ro.Close() })
+	dash := dashboard.New(ro, opt)
+	srv := httptest.NewServer(dash)
+	t.Cleanup(func() { dash.Close(); srv.Close(); ro.Close() })
 	return srv
 }
 

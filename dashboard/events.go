@@ -50,6 +50,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sweepID int64) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-s.done:
+			return
 		case <-tick.C:
 		}
 		stamp, err := s.db.ChangeStamp(ctx, sweepID)

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aexp/aexp/store"
@@ -43,7 +44,14 @@ type Server struct {
 	mode viz.Mode
 
 	cache sweepCache
+
+	done      chan struct{} // closed by Close: event streams end
+	closeOnce sync.Once
 }
+
+// Close ends the open event streams (so an http.Server's Shutdown need not
+// wait for them). Other requests are unaffected.
+func (s *Server) Close() { s.closeOnce.Do(func() { close(s.done) }) }
 
 // cookieName holds the access token after a ?token= visit.
 const cookieName = "aexp_token"
@@ -57,7 +65,7 @@ func New(db *store.DB, opt Options) *Server {
 	if opt.Log == nil {
 		opt.Log = log.Default()
 	}
-	s := &Server{db: db, opt: opt, mux: http.NewServeMux(), mode: viz.Mode{Static: "/static/", Links: true}}
+	s := &Server{db: db, opt: opt, mux: http.NewServeMux(), mode: viz.Mode{Static: "/static/", Links: true}, done: make(chan struct{})}
 	static, err := fs.Sub(viz.Assets, "assets")
 	if err != nil {
 		panic(err)

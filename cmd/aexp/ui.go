@@ -68,8 +68,9 @@ func runUI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("ui: %w", err)
 	}
+	dash := dashboard.New(db, dashboard.Options{Token: token, Log: log.New(stderr, "", log.LstdFlags)})
 	srv := &http.Server{
-		Handler:           dashboard.New(db, dashboard.Options{Token: token, Log: log.New(stderr, "", log.LstdFlags)}),
+		Handler:           dash,
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
@@ -86,7 +87,8 @@ func runUI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	_ = srv.Shutdown(sctx) // event streams end with ctx
+	dash.Close() // ends the event streams, which Shutdown would wait for
+	_ = srv.Shutdown(sctx)
 	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
