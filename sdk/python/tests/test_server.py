@@ -93,3 +93,50 @@ class StubsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FakeContext:
+    """The bits of grpc.ServicerContext the servicer uses."""
+
+    class Aborted(Exception):
+        pass
+
+    def abort(self, code, msg):
+        raise FakeContext.Aborted(code, msg)
+
+
+class ServicerTest(unittest.TestCase):
+    """Sample and Reconstruct reassemble the checkpoint, decode the params
+    and chunk the reply, without a network."""
+
+    def servicer(self, **caps):
+        from dataclasses import dataclass
+        from aexp_variant import Variant, param, safetensors_dumps
+        from aexp_variant.server import _Servicer
+
+        @dataclass
+        class Config:
+            scale: float = param(2.0, min=0, doc="scale")
+
+        v = Variant(name="t", version="0", doc="d", config=Config, train=None, **caps)
+        ckpt = safetensors_dumps({"w": np.full((3,), 0.5, dtype=np.float32)})
+        return _Servicer(v), ckpt
+
+    def call(self, method, header, ckpt):
+        msgs = [pb.SampleRequest(header=header, checkpoint_chunk=ckpt[:10]),
+                pb.SampleRequest(checkpoint_chunk=ckpt[10:])]
+        chunks = list(method(iter(msgs), FakeContext()))
+        return chunks[0].header, safetensors_loads(b"".join(c.data for c in chunks))[0]
+
+    def test_sample(self):
+        s, ckpt = self.servicer(sample=lambda cfg, c, n, seed: np.ones((n, 3)) * c[0]["w"] * cfg.scale)
+        h, t = self.call(s.Sample, pb.SampleHeader(n=4, seed=1, params={"scale": pb.Value(float=3)}), ckpt)
+        self.assertEqual((h.kind, h.meta["shape"]), ("sample", "3"))
+        np.testing.assert_array_equal(t["sample"], np.full((4, 3), 1.5, dtype=np.float32))
+        with self.assertRaises(FakeContext.Aborted) as cm:
+            self.call(s.Sample, pb.SampleHeader(n=1, params={"scale": pb.Value(float=-1)}), ckpt)
+        self.assertIn('parameter "scale": -1 is below the minimum 0', cm.exception.args[1])
+        s2, _ = self.servicer()
+        with self.assertRaises(FakeContext.Aborted) as cm:
+            list(s2.Sample(iter([]), FakeContext()))
+        self.assertEqual(cm.exception.args[0].name, "UNIMPLEMENTED")
