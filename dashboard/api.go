@@ -133,18 +133,19 @@ func (s *Server) sweepOf(w http.ResponseWriter, r *http.Request) (store.Sweep, b
 
 // RunRow is one run of /api/sweeps/ID: what the runs table shows.
 type RunRow struct {
-	ID        int64    `json:"id"`
-	Status    string   `json:"status"`
-	Variant   string   `json:"variant"`
-	Seed      uint64   `json:"seed"`
-	Params    []any    `json:"p"` // values of SweepData.Params, in that order (null: not set)
-	Objective *float64 `json:"objective"`
-	Final     *float64 `json:"final"`
-	BestEpoch *int     `json:"best_epoch"`
-	Epochs    int      `json:"epochs"`
-	TestMSE   *float64 `json:"test_mse"`
-	PCAMSE    *float64 `json:"pca_mse"`
-	Error     string   `json:"error,omitempty"`
+	ID        int64             `json:"id"`
+	Status    string            `json:"status"`
+	Variant   string            `json:"variant"`
+	Seed      uint64            `json:"seed"`
+	Params    []any             `json:"p"` // values of SweepData.Params, in that order (null: not set)
+	Objective *float64          `json:"objective"`
+	Final     *float64          `json:"final"`
+	BestEpoch *int              `json:"best_epoch"`
+	Epochs    int               `json:"epochs"`
+	TestMSE   *float64          `json:"test_mse"`
+	PCAMSE    *float64          `json:"pca_mse"`
+	Error     string            `json:"error,omitempty"`
+	Tags      map[string]string `json:"tags,omitempty"` // aexp tag
 }
 
 // SweepData is /api/sweeps/ID: everything the sweep page draws but the curves.
@@ -171,8 +172,14 @@ func (s *Server) sweepData(ctx context.Context, sw store.Sweep) (SweepData, erro
 		return SweepData{}, err
 	}
 	counts := map[string]int{}
-	for _, r := range rows {
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
 		counts[r.Status]++
+		ids[i] = r.ID
+	}
+	tags, err := s.db.Tags(ctx, ids)
+	if err != nil {
+		return SweepData{}, err
 	}
 	d := SweepData{Sweep: infoOf(sw, counts), Counts: counts, Metrics: metrics, Runs: make([]RunRow, len(rows)),
 		Constants: map[string]any{}, Variants: []string{}, Selected: []int64{}}
@@ -189,7 +196,7 @@ func (s *Server) sweepData(ctx context.Context, sw store.Sweep) (SweepData, erro
 		}
 		d.Runs[i] = RunRow{ID: r.ID, Status: r.Status, Variant: r.Variant, Seed: r.Seed, Params: p,
 			Objective: finitePtr(r.Best), Final: finitePtr(r.Final), BestEpoch: r.BestEpoch,
-			Epochs: r.Epochs, TestMSE: finitePtr(r.TestMSE), PCAMSE: finitePtr(r.PCAMSE), Error: r.Error}
+			Epochs: r.Epochs, TestMSE: finitePtr(r.TestMSE), PCAMSE: finitePtr(r.PCAMSE), Error: r.Error, Tags: tags[r.ID]}
 		if !variants[r.Variant] {
 			variants[r.Variant] = true
 			d.Variants = append(d.Variants, r.Variant)
@@ -444,6 +451,7 @@ type RunData struct {
 	History       map[string][][2]*float64 `json:"history"` // [epoch, value]; null value: NaN
 	Artifacts     []store.ArtifactInfo     `json:"artifacts"`
 	StderrTail    string                   `json:"stderr_tail"`
+	Tags          map[string]string        `json:"tags"`
 }
 
 func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
@@ -472,7 +480,12 @@ func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	d := RunData{ID: run.ID, SweepID: run.SweepID, Variant: run.Variant, Dataset: run.Dataset, Seed: run.Seed,
+	tags, err := s.db.Tags(ctx, []int64{id})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d := RunData{Tags: tags[id], ID: run.ID, SweepID: run.SweepID, Variant: run.Variant, Dataset: run.Dataset, Seed: run.Seed,
 		Status: run.Status, Error: run.Error, Params: run.Params, PluginVersion: run.PluginVersion, PluginHash: run.PluginHash,
 		Host: run.Host, BLAS: run.BLAS, Threads: run.Threads, Attempt: run.Attempt, Epochs: run.Epochs, Meta: run.Meta,
 		Created: run.Created, Started: run.Started, Finished: run.Finished, StderrTail: run.StderrTail,
@@ -487,6 +500,9 @@ func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
 			out[i] = [2]*float64{&e, num(p.Value)}
 		}
 		d.History[k] = out
+	}
+	if d.Tags == nil {
+		d.Tags = map[string]string{}
 	}
 	if d.Artifacts == nil {
 		d.Artifacts = []store.ArtifactInfo{}

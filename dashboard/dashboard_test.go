@@ -100,6 +100,9 @@ func fixture(t *testing.T) (string, *store.DB) {
 			t.Fatal(err)
 		}
 	}
+	if err := db.SetTags(ctx, []int64{rec[0].ID}, map[string]string{"note": "<b>best</b>"}, nil); err != nil {
+		t.Fatal(err)
+	}
 	return path, db
 }
 
@@ -143,11 +146,11 @@ func TestEndpoints(t *testing.T) {
 		{"/", 200, "text/html", []string{"fix", "val_loss (minimize)", `href="/sweeps/1"`, "done 3", "pruned 1"}, nil},
 		{"/sweeps/1", 200, "text/html", []string{"Sweep fix", `data-api="/api/sweeps/1"`, "/static/echarts.min.js"}, nil},
 		{"/sweeps/fix", 200, "text/html", []string{"Sweep fix"}, nil},
-		{"/runs/1", 200, "text/html", []string{"Run 1", "0.3.1", "feedbeef", "/api/runs/1/checkpoint.safetensors", "Reconstructions"}, nil},
+		{"/runs/1", 200, "text/html", []string{"Run 1", "0.3.1", "feedbeef", "/api/runs/1/checkpoint.safetensors", "Reconstructions", "note=&lt;b&gt;best&lt;/b&gt;"}, []string{"<b>best"}},
 		{"/runs/5", 200, "text/html", []string{"Failure", "Log (the end", "&lt;script&gt;alert("}, []string{evil}},
 		{"/compare?runs=3,1,2", 200, "text/html", []string{"aexp compare 3 1 2", "Summary", `<a href="/runs/1">1</a>`, "Learning curves"}, nil},
 		{"/api/sweeps", 200, "application/json", []string{`"name":"fix"`, `"best_run":1`}, nil},
-		{"/api/sweeps/1", 200, "application/json", []string{`"selected":[1,2,3,4,5]`, `"kind":"log"`, `"params":["lr","note"]`}, nil},
+		{"/api/sweeps/1", 200, "application/json", []string{`"selected":[1,2,3,4,5]`, `"kind":"log"`, `"params":["lr","note"]`, `"tags":{"note":"\u003cb\u003ebest\u003c/b\u003e"}`}, nil},
 		{"/api/sweeps/1/curves?runs=1,2,3&metric=val_loss", 200, "application/json", []string{`"metric":"val_loss"`, `"runs":[1,2]`}, nil},
 		{"/api/sweeps/1/curves?runs=4", 200, "application/json", []string{`"pruned":[2]`}, nil},
 		{"/api/runs/5", 200, "application/json", []string{`"status":"failed"`, `\u003cscript\u003e`}, []string{"<script>"}},

@@ -3,7 +3,9 @@ package dashboard
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -118,6 +120,13 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 		{K: "finished", V: when(run.Finished)},
 		{K: "key", V: run.Key},
 	}}
+	if tags, err := s.db.Tags(ctx, []int64{id}); err == nil && len(tags[id]) > 0 {
+		var kv []string
+		for _, k := range slices.Sorted(maps.Keys(tags[id])) {
+			kv = append(kv, k+"="+tags[id][k])
+		}
+		facts.Facts = append(facts.Facts, viz.KV{K: "tags", V: strings.Join(kv, ", ")})
+	}
 	if ck, err := s.db.Artifacts(ctx, id, "checkpoint"); err == nil && len(ck) > 0 {
 		last := ck[len(ck)-1]
 		facts.Checkpoint = fmt.Sprintf("/api/runs/%d/checkpoint.safetensors", id)

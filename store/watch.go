@@ -37,7 +37,9 @@ func (db *DB) StatusCounts(ctx context.Context) (map[int64]map[string]int, error
 
 // ChangeStamp is a short text that changes whenever something a viewer of
 // the sweep sees changes: a run is added, starts, records an epoch or a
-// heartbeat, finishes; the sweep's own row changes. sweepID 0 watches every
+// heartbeat, finishes, is tagged; the sweep's own row changes. (Removing
+// one tag while setting another in the same second may go unnoticed until
+// the next change.) sweepID 0 watches every
 // sweep. It reads only the runs and sweeps tables (indexed), so polling it
 // is cheap even on large stores.
 func (db *DB) ChangeStamp(ctx context.Context, sweepID int64) (string, error) {
@@ -48,7 +50,9 @@ SELECT (SELECT count(*) || '/' || coalesce(max(updated), '') FROM sweeps WHERE ?
 	(SELECT count(*) || '/' || coalesce(sum(epochs), 0) || '/' || coalesce(max(heartbeat), '') || '/' ||
 	        coalesce(max(finished), '') || '/' || coalesce(max(started), '') || '/' || coalesce(sum(attempt), 0) || '/' ||
 	        coalesce(sum(status = 'running'), 0) || '/' || coalesce(sum(status = 'queued'), 0)
-	 FROM runs WHERE ?1 = 0 OR sweep_id = ?1)`, sweepID).Scan(&stamp)
+	 FROM runs WHERE ?1 = 0 OR sweep_id = ?1) || '|' ||
+	(SELECT count(*) || '/' || coalesce(max(t.time), '') FROM tags t JOIN runs r ON r.id = t.run_id
+	 WHERE ?1 = 0 OR r.sweep_id = ?1)`, sweepID).Scan(&stamp)
 	})
 	if err != nil {
 		return "", fmt.Errorf("change stamp: %w", err)

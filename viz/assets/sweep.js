@@ -28,6 +28,7 @@
       var d = st.d, c = [{ k: 'id', h: 'run', n: true }, { k: 'status', h: 'status' }];
       if (d.variants.length > 1) c.push({ k: 'variant', h: 'variant' });
       d.params.forEach(function (p) { c.push({ k: 'p:' + p, h: p }); });
+      if (d.runs.some(function (r) { return r.tags; })) c.push({ k: 'tags', h: 'tags' });
       c.push({ k: 'objective', h: d.sweep.objective + ' (best)', n: true }, { k: 'best_epoch', h: 'at epoch', n: true },
         { k: 'epochs', h: 'epochs', n: true }, { k: 'test_mse', h: 'test_mse', n: true }, { k: 'pca_mse', h: 'pca_mse', n: true },
         { k: 'seed', h: 'seed', n: true });
@@ -35,6 +36,7 @@
     }
     function val(r, k) {
       if (k.indexOf('p:') === 0) return r.p[st.d.params.indexOf(k.slice(2))];
+      if (k === 'tags') return r.tags ? Object.keys(r.tags).sort().map(function (t) { return t + '=' + r.tags[t]; }).join(' ') : null;
       return r[k];
     }
     function text(v) {
@@ -56,6 +58,7 @@
         if (!f.length) return true;
         var hay = ['run=' + r.id, 'status=' + r.status, 'variant=' + r.variant, 'seed=' + r.seed];
         d.params.forEach(function (k, i) { hay.push(k + '=' + text(r.p[i])); });
+        if (r.tags) Object.keys(r.tags).forEach(function (k) { hay.push(k + '=' + r.tags[k]); });
         hay = hay.join(' ').toLowerCase();
         return f.every(function (w) { return hay.indexOf(w) >= 0; });
       });
