@@ -58,8 +58,11 @@ class VariantServicer(object):
         """Train trains one run and streams its events: any number of epoch, log
         and artifact events, then exactly one `final` (success) or `diverged`
         event, then the stream ends with status OK. Any other failure ends the
-        stream with a non-OK status: INVALID_ARGUMENT for bad parameters (the
-        message names the parameter), anything else for other errors.
+        stream with a non-OK status: INVALID_ARGUMENT for bad parameters, the
+        message one line per bad parameter in the form
+        parameter "lr": 5 is above the maximum 1
+        (the conformance kit looks for the quoted name), anything else for
+        other errors.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -17,9 +17,12 @@
 //                                              (AutoMTLS is always on)
 //  2. The plugin listens on 127.0.0.1:<port> (or on a Unix socket, which is
 //     what Go plugins do on Unix), serves gRPC over TLS with a
-//     freshly generated self-signed certificate, and requires and verifies
+//     freshly generated self-signed certificate valid for the DNS name
+//     "localhost" (the host verifies that name), and requires and verifies
 //     the client certificate from PLUGIN_CLIENT_CERT (it is both the client's
-//     certificate and the CA to trust).
+//     certificate and the CA to trust). SO_REUSEPORT must be off (gRPC
+//     Python turns it on: pass ("grpc.so_reuseport", 0)), or two plugins may
+//     share a port and the host reach the wrong one.
 //  3. The plugin prints exactly ONE line to stdout and flushes it:
 //       1|1|tcp|127.0.0.1:<port>|grpc|<cert>
 //     fields: go-plugin core protocol (always 1) | aexp protocol version (1,

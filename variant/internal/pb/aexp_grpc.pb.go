@@ -17,9 +17,12 @@
 //                                              (AutoMTLS is always on)
 //  2. The plugin listens on 127.0.0.1:<port> (or on a Unix socket, which is
 //     what Go plugins do on Unix), serves gRPC over TLS with a
-//     freshly generated self-signed certificate, and requires and verifies
+//     freshly generated self-signed certificate valid for the DNS name
+//     "localhost" (the host verifies that name), and requires and verifies
 //     the client certificate from PLUGIN_CLIENT_CERT (it is both the client's
-//     certificate and the CA to trust).
+//     certificate and the CA to trust). SO_REUSEPORT must be off (gRPC
+//     Python turns it on: pass ("grpc.so_reuseport", 0)), or two plugins may
+//     share a port and the host reach the wrong one.
 //  3. The plugin prints exactly ONE line to stdout and flushes it:
 //       1|1|tcp|127.0.0.1:<port>|grpc|<cert>
 //     fields: go-plugin core protocol (always 1) | aexp protocol version (1,
@@ -97,8 +100,13 @@ type VariantClient interface {
 	// Train trains one run and streams its events: any number of epoch, log
 	// and artifact events, then exactly one `final` (success) or `diverged`
 	// event, then the stream ends with status OK. Any other failure ends the
-	// stream with a non-OK status: INVALID_ARGUMENT for bad parameters (the
-	// message names the parameter), anything else for other errors.
+	// stream with a non-OK status: INVALID_ARGUMENT for bad parameters, the
+	// message one line per bad parameter in the form
+	//
+	//	parameter "lr": 5 is above the maximum 1
+	//
+	// (the conformance kit looks for the quoted name), anything else for
+	// other errors.
 	Train(ctx context.Context, in *TrainRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[TrainEvent], error)
 	// Sample decodes new examples drawn from N(0, I) with the weights of a
 	// checkpoint (capability "sample"). The request is a client stream: the
@@ -208,8 +216,13 @@ type VariantServer interface {
 	// Train trains one run and streams its events: any number of epoch, log
 	// and artifact events, then exactly one `final` (success) or `diverged`
 	// event, then the stream ends with status OK. Any other failure ends the
-	// stream with a non-OK status: INVALID_ARGUMENT for bad parameters (the
-	// message names the parameter), anything else for other errors.
+	// stream with a non-OK status: INVALID_ARGUMENT for bad parameters, the
+	// message one line per bad parameter in the form
+	//
+	//	parameter "lr": 5 is above the maximum 1
+	//
+	// (the conformance kit looks for the quoted name), anything else for
+	// other errors.
 	Train(*TrainRequest, grpc.ServerStreamingServer[TrainEvent]) error
 	// Sample decodes new examples drawn from N(0, I) with the weights of a
 	// checkpoint (capability "sample"). The request is a client stream: the
