@@ -111,7 +111,7 @@ func WriteLeaderboard(ctx context.Context, w io.Writer, db *store.DB, pl *Plan, 
 			for i, rr := range g.Runs {
 				ids[i] = fmt.Sprint(rr.ID)
 			}
-			cells = []string{strings.Join(ids, ","), fmt.Sprint(len(g.Runs)), groupStatus(g)}
+			cells = []string{strings.Join(ids, ","), fmt.Sprint(len(g.Runs)), g.Status()}
 		}
 		if multiVariant {
 			cells = append(cells, first.Variant)
@@ -225,27 +225,6 @@ func fmtEpochs(g viz.Group) string {
 		return fmtStat(g.Epochs)
 	}
 	return fmt.Sprint(int(math.Round(g.Epochs.Mean)))
-}
-
-// groupStatus is the status of a group's runs: one word when they agree,
-// else each with its count (done×2 failed×1).
-func groupStatus(g viz.Group) string {
-	var order []string
-	n := map[string]int{}
-	for _, r := range g.Runs {
-		if n[r.Status] == 0 {
-			order = append(order, r.Status)
-		}
-		n[r.Status]++
-	}
-	if len(order) == 1 {
-		return order[0]
-	}
-	parts := make([]string, len(order))
-	for i, s := range order {
-		parts[i] = fmt.Sprintf("%s×%d", s, n[s])
-	}
-	return strings.Join(parts, " ")
 }
 
 func countLine(runs []store.RunSummary) string {

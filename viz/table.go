@@ -93,6 +93,10 @@ func (c Comparison) Table() Table {
 	return t
 }
 
+// Status is the status of the group's runs as the table shows it: one word
+// when they agree, else each with its count (done×2 failed×1).
+func (g Group) Status() string { return statuses(g.Runs) }
+
 func statuses(rs []RunRow) string {
 	var order []string
 	n := map[string]int{}
