@@ -130,7 +130,7 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 	if ck, err := s.db.Artifacts(ctx, id, "checkpoint"); err == nil && len(ck) > 0 {
 		last := ck[len(ck)-1]
 		facts.Checkpoint = fmt.Sprintf("/api/runs/%d/checkpoint.safetensors", id)
-		facts.CheckpointNote = fmt.Sprintf("(epoch %d, %s)", last.Epoch, size(last.Size))
+		facts.CheckpointNote = fmt.Sprintf("(epoch %d, %s)", last.Epoch, viz.FormatBytes(last.Size))
 	}
 	mode := s.mode
 	if run.Status == store.StatusRunning || run.Status == store.StatusQueued {
@@ -147,16 +147,6 @@ func orDash(s string) string {
 		return "—"
 	}
 	return s
-}
-
-func size(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // comparePage is `aexp compare RUN... --html` served live: the same page,

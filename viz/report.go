@@ -370,14 +370,14 @@ func RunReport(w io.Writer, r Run, obj Objective) error {
 // Figures([]Run{r}, FigureOptions{}) already drawn (for a caller that also
 // writes them as PNG files).
 func RunReportWith(w io.Writer, r Run, obj Objective, figs []Figure, warns []string) error {
-	c := Compare([]Run{r}, obj)
+	// No one-row table: the run's params and final metrics are in its details.
 	return WriteHTML(w, Page{
-		Title:      fmt.Sprintf("aexp run %d — %s", r.ID, r.Variant),
-		Intro:      fmt.Sprintf("%s on %s, seed %d, status %s", r.Variant, r.Dataset, r.Seed, r.Status),
-		Comparison: &c,
-		Runs:       []Run{r},
-		Figures:    figs,
-		Warnings:   warns,
+		Title:     fmt.Sprintf("aexp run %d — %s", r.ID, r.Variant),
+		Intro:     fmt.Sprintf("%s on %s, seed %d, status %s", r.Variant, r.Dataset, r.Seed, r.Status),
+		Objective: obj,
+		Runs:      []Run{r},
+		Figures:   figs,
+		Warnings:  warns,
 	})
 }
 

@@ -151,6 +151,17 @@ func FormatSeconds(s float64) string {
 	return fmt.Sprintf("%dh%02dm", h, (int(s)-3600*h)/60)
 }
 
+// FormatBytes prints a size as 512 B, 10.3 KiB or 1.5 MiB.
+func FormatBytes(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
 func fmtCount(n int64) string {
 	s := strconv.FormatInt(n, 10)
 	var b strings.Builder

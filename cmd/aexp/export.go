@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/aexp/aexp/store"
+	"github.com/aexp/aexp/viz"
 )
 
 const exportUsage = `Usage: aexp export [flags] RUN -o FILE
@@ -87,7 +88,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		obj = fmt.Sprintf(", objective %s", metricText(*info.Objective))
 	}
 	fmt.Fprintf(stderr, "wrote %s: run %d %s checkpoint of epoch %d%s, %s (%s), sha256 %s\n",
-		*out, id, r.Variant, info.Epoch, obj, byteSize(info.Size), orDash(info.Format), info.SHA256)
+		*out, id, r.Variant, info.Epoch, obj, viz.FormatBytes(info.Size), orDash(info.Format), info.SHA256)
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aexp/aexp/store"
+	"github.com/aexp/aexp/viz"
 )
 
 const showUsage = `Usage: aexp show [flags] RUN
@@ -360,7 +361,7 @@ func writeRunText(w io.Writer, v *runView, allEpochs bool) error {
 		tw, flush := alignedTable(w)
 		fmt.Fprintf(tw, "  ID\tKIND\tNAME\tEPOCH\tFORMAT\tSIZE\n")
 		for _, a := range v.Artifacts {
-			fmt.Fprintf(tw, "  %d\t%s\t%s\t%d\t%s\t%s\n", a.ID, a.Kind, a.Name, a.Epoch, orDash(a.Format), byteSize(a.Size))
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%d\t%s\t%s\n", a.ID, a.Kind, a.Name, a.Epoch, orDash(a.Format), viz.FormatBytes(a.Size))
 		}
 		flush()
 	}
@@ -507,14 +508,4 @@ func sparkline(pts []store.Point) string {
 		}
 	}
 	return b.String()
-}
-
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -103,7 +103,21 @@ func Trials(rows []store.SweepRun) []viz.Trial {
 // LogParams are the log-scaled params of the runs' sweeps' specs
 // (viz.LogParams of each).
 func LogParams(ctx context.Context, db *store.DB, runs []viz.Run) (map[string]bool, error) {
+	sweeps, err := sweepsOf(ctx, db, runs)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]bool{}
+	for _, sw := range sweeps {
+		maps.Copy(out, viz.LogParams(sw.Spec))
+	}
+	return out, nil
+}
+
+// sweepsOf reads the sweeps the runs belong to, each once, in order of
+// first appearance.
+func sweepsOf(ctx context.Context, db *store.DB, runs []viz.Run) ([]store.Sweep, error) {
+	var out []store.Sweep
 	seen := map[int64]bool{}
 	for _, r := range runs {
 		if seen[r.SweepID] {
@@ -114,7 +128,7 @@ func LogParams(ctx context.Context, db *store.DB, runs []viz.Run) (map[string]bo
 		if err != nil {
 			return nil, err
 		}
-		maps.Copy(out, viz.LogParams(sw.Spec))
+		out = append(out, sw)
 	}
 	return out, nil
 }
@@ -122,17 +136,12 @@ func LogParams(ctx context.Context, db *store.DB, runs []viz.Run) (map[string]bo
 // Objective is the objective the runs' sweeps share, else val_loss
 // minimized, with a note saying why when the sweeps disagree.
 func Objective(ctx context.Context, db *store.DB, runs []viz.Run) (viz.Objective, string, error) {
-	seen := map[int64]bool{}
+	sweeps, err := sweepsOf(ctx, db, runs)
+	if err != nil {
+		return viz.Objective{}, "", err
+	}
 	var objs []viz.Objective
-	for _, r := range runs {
-		if seen[r.SweepID] {
-			continue
-		}
-		seen[r.SweepID] = true
-		sw, err := db.GetSweep(ctx, strconv.FormatInt(r.SweepID, 10))
-		if err != nil {
-			return viz.Objective{}, "", err
-		}
+	for _, sw := range sweeps {
 		o := viz.Objective{Metric: sw.Objective, Goal: sw.Goal}
 		if !slices.Contains(objs, o) {
 			objs = append(objs, o)
