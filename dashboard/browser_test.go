@@ -142,7 +142,24 @@ func TestSweepPageInChromium(t *testing.T) {
 	}
 	b.Screenshot(t, "sweep-updated.png")
 
+	// The spec's description holds a <script> tag: shown as text, never run.
+	shown := viztest.Eval[bool](t, b, `document.querySelector('.intro').textContent.indexOf("<script>alert('spec')</script>") >= 0`)
+	inline := viztest.Eval[int](t, b, `document.querySelectorAll('script:not([src])').length`)
+	if !shown || inline != 0 {
+		t.Errorf("the description's <script> tag: shown as text %v, inline scripts on the page %d (want true, 0)", shown, inline)
+	}
+
 	// Sorting by clicking a header and filtering by status work.
+	order := viztest.Eval[string](t, b, `(function () {
+		var th = Array.from(document.querySelectorAll('#runs th')).find(function (h) { return h.textContent.indexOf('run') === 0; });
+		th.click(); var a = document.querySelector('#runs tbody tr').dataset.id;
+		th = Array.from(document.querySelectorAll('#runs th')).find(function (h) { return h.textContent.indexOf('run') === 0; });
+		th.click(); var b = document.querySelector('#runs tbody tr').dataset.id;
+		return a + ',' + b;
+	})()`)
+	if order != "1,12" {
+		t.Errorf("first row after sorting by run up then down: %s, want 1,12", order)
+	}
 	viztest.Eval[int](t, b, `document.getElementById('status').value = 'pruned'; document.getElementById('status').onchange(); 0`)
 	pruned := viztest.Eval[int](t, b, `document.querySelectorAll('#runs tbody tr').length`)
 	if pruned != st.Pruned || pruned == 0 {
@@ -187,4 +204,31 @@ func TestSweepPageInChromium(t *testing.T) {
 		t.Errorf("JavaScript errors: %q", errs)
 	}
 	t.Logf("screenshots in %s", b.Shots)
+}
+
+// TestRunPageInChromium: the pictures of a run (reconstructions against
+// originals) load under the dashboard's Content-Security-Policy, and the
+// compare page shows the side-by-side grid, with no script errors.
+func TestRunPageInChromium(t *testing.T) {
+	path, _ := fixture(t)
+	srv := serve(t, path, dashboard.Options{})
+	b := viztest.NewBrowser(t)
+	for _, page := range []struct {
+		url  string
+		imgs int
+	}{{"/runs/1", 1}, {"/compare?runs=1,2,3", 4}, {"/runs/5", 0}} {
+		b.Run(t, chromedp.Navigate(srv.URL+page.url))
+		if !b.WaitJS(t, `document.readyState === 'complete' && Array.from(document.images).every(function (i) { return i.complete; })`, 20*time.Second) {
+			t.Fatalf("%s did not load", page.url)
+		}
+		ok := viztest.Eval[int](t, b, `Array.from(document.images).filter(function (i) { return i.naturalWidth > 0; }).length`)
+		all := viztest.Eval[int](t, b, `document.images.length`)
+		if ok != page.imgs || all != page.imgs {
+			t.Errorf("%s: %d of %d pictures drawn, want %d", page.url, ok, all, page.imgs)
+		}
+	}
+	b.Screenshot(t, "failed-run.png")
+	if errs := b.Errors(); len(errs) > 0 {
+		t.Errorf("JavaScript errors: %q", errs)
+	}
 }
