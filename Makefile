@@ -53,7 +53,7 @@ test: check mnist
 	$(GO) test $(TAGS) -count=1 $$($(GO) list ./... | grep -v -e /store -e /orchestrator)
 	cd sdk/python && $(PYTHON) -m unittest discover -s tests -t .   # the Python SDK
 ifeq ($(OPENBLAS),yes)
-	$(GO) test -count=1 ./nn/...   # the pure-Go fallback (BLAS, eigensolver) too
+	AEXP_GEMM=blas $(GO) test -count=1 ./nn/...   # the pure-Go fallback (BLAS, eigensolver) too
 endif
 
 bench: build mnist
