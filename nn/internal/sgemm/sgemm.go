@@ -11,7 +11,10 @@
 // 12, columns past a multiple of 32) go through small zero-padded copies.
 package sgemm
 
-import "sync"
+import (
+	"fmt"
+	"sync"
+)
 
 const (
 	mr, nr = 12, 32 // the kernel's tile of C
@@ -34,6 +37,7 @@ func Gemm(threads int, ta, tb bool, m, n, k int, a []float32, lda int, b []float
 	if m == 0 || n == 0 {
 		return
 	}
+	checkSizes(ta, tb, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 	parts := min(threads, m*n*k/minSplit, (n+nr-1)/nr)
 	if parts < 2 || !pool.TryLock() { // busy: another product is using the helpers
 		gemm(job{ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc})
@@ -221,6 +225,27 @@ func kern(rows, k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, 
 		kern4x32(k, a, rs, ps, b, ldb, c, ldc)
 	default:
 		panic("sgemm: no kernel for this many rows")
+	}
+}
+
+// checkSizes panics, as gonum's BLAS does, when a matrix is shorter than
+// its shape and leading dimension say: the assembly reads and writes
+// through pointers, past any slice bounds.
+func checkSizes(ta, tb bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
+	ar, ac := m, k
+	if ta {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if tb {
+		br, bc = n, k
+	}
+	short := func(rows, cols, ld, l int) bool {
+		return ld < cols || rows > 0 && cols > 0 && l < (rows-1)*ld+cols
+	}
+	if short(ar, ac, lda, la) || short(br, bc, ldb, lb) || short(m, n, ldc, lc) {
+		panic(fmt.Sprintf("sgemm: short matrix for %dx%dx%d (ta=%v tb=%v): len(a)=%d lda=%d, len(b)=%d ldb=%d, len(c)=%d ldc=%d",
+			m, n, k, ta, tb, la, lda, lb, ldb, lc, ldc))
 	}
 }
 

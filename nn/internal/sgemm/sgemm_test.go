@@ -73,3 +73,13 @@ func TestGemm(t *testing.T) {
 		}
 	}
 }
+
+func TestGemmShortMatrix(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("no panic for a short b")
+		}
+	}()
+	a, b, c := make([]float32, 4*6), make([]float32, 6*5-1), make([]float32, 4*5)
+	Gemm(1, false, false, 4, 5, 6, a, 6, b, 5, 0, c, 5)
+}
