@@ -91,6 +91,16 @@ type runRow struct {
 	Error   string   `json:"error"`
 }
 
+// tryRuns is runs for polling: nil while there is no database yet.
+func (e *env) tryRuns() []runRow {
+	out, _, code := e.run("runs", "--json")
+	var rs []runRow
+	if code != 0 || json.Unmarshal([]byte(out), &rs) != nil {
+		return nil
+	}
+	return rs
+}
+
 func (e *env) runs() []runRow {
 	e.t.Helper()
 	var rs []runRow
@@ -315,7 +325,7 @@ func TestPythonLifecycle(t *testing.T) {
 	defer cmd.Process.Kill()
 	waitFor(t, "two torchdense runs training", 60*time.Second, func() bool {
 		n := 0
-		for _, r := range e.runs() {
+		for _, r := range e.tryRuns() {
 			if r.Status == "running" && r.Epochs >= 1 {
 				n++
 			}
@@ -366,4 +376,67 @@ func TestPythonLifecycle(t *testing.T) {
 	if got["timed_out"] != 1 || got["failed"] != 1 || got["canceled"] != 1 {
 		t.Errorf("statuses %v, want one timed_out, one failed, one canceled", got)
 	}
+}
+
+// A torchdense run whose aexp is SIGKILLed resumes from its last epoch when
+// the sweep runs again, and ends exactly where an uninterrupted run ends.
+func TestPythonResume(t *testing.T) {
+	e := newEnv(t)
+	spec := `name = "resume"
+variant = "torchdense"
+dataset = "sines"
+
+[objective]
+metric = "val_loss"
+goal = "minimize"
+
+[budget]
+epochs = 6
+batch_size = 16
+parallel = 1
+threads = 1
+seeds = [0]
+train_limit = 4000
+test_limit = 200
+
+[params]
+hidden = [[16, 4]]
+`
+	path := e.spec(spec)
+	cmd := e.cmd("sweep", "--plain", path)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "two epochs recorded", 90*time.Second, func() bool {
+		rs := e.tryRuns()
+		return len(rs) == 1 && rs[0].Epochs >= 2
+	})
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	rs := e.runs()
+	if rs[0].Status == "done" {
+		t.Skip("the run finished before aexp was killed (a very fast machine)")
+	}
+	waitFor(t, "the plugin to die with aexp", 5*time.Second, func() bool {
+		return len(pluginPids(filepath.Join(e.plugins, "aexp-variant-torchdense"))) == 0
+	})
+	_, errOut, code := e.run("sweep", "--plain", "-v", path)
+	if code != 0 || !strings.Contains(errOut, "resumed after epoch") {
+		t.Fatalf("second sweep: exit %d\n%s", code, errOut)
+	}
+	resumed := e.runs()[0]
+
+	fresh := newEnv(t)
+	fresh.must("sweep", "--plain", fresh.spec(spec))
+	want := fresh.runs()[0]
+	if resumed.Status != "done" || resumed.TestMSE == nil || want.TestMSE == nil || *resumed.TestMSE != *want.TestMSE {
+		t.Errorf("resumed run: %s, test_mse %v; uninterrupted: %v", resumed.Status, val(resumed.TestMSE), val(want.TestMSE))
+	}
+}
+
+func val(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }

@@ -20,6 +20,7 @@ import random
 import sys
 import threading
 import traceback
+import uuid
 from concurrent import futures
 from dataclasses import dataclass, field
 
@@ -80,6 +81,8 @@ class Variant:
       reconstruct(config, checkpoint, data, n) -> (input, output) arrays of
         data.test's first n examples;
       sample(config, checkpoint, n, seed) -> array [n, *shape] decoded from N(0, I).
+    resumable=True declares that train sends run.state(...) after every
+    epoch and continues from run.resume_state when it is set.
     """
     name: str
     version: str
@@ -89,6 +92,7 @@ class Variant:
     metrics: list = field(default_factory=list)
     reconstruct: object = None
     sample: object = None
+    resumable: bool = False
 
 
 class Run:
@@ -96,8 +100,11 @@ class Run:
     and the methods that report progress. Every method raises Cancelled
     once the host has cancelled the run."""
 
-    def __init__(self, req, events):
+    def __init__(self, req, events, resume_state=None):
         self.request = req
+        # The bytes of the "state" artifact of the run's last completed
+        # epoch, sent in an earlier attempt (capability "resume"), or None.
+        self.resume_state = resume_state
         self.run_key, self.seed, self.dataset = req.run_key, req.seed, req.dataset
         self.epochs = req.epochs if req.epochs > 0 else 5
         self.batch_size = req.batch_size if req.batch_size > 0 else 128
@@ -141,6 +148,27 @@ class Run:
         for c in _chunks(kind, name, data, epoch, format, meta):
             self._events.put(pb.TrainEvent(artifact=c))
 
+    @property
+    def best_val_loss(self):
+        """The best val_loss run.checkpoint has seen (keep = "best"); save
+        it in the state and set it again when resuming."""
+        return self._best
+
+    @best_val_loss.setter
+    def best_val_loss(self, v):
+        self._best = v
+
+    def state(self, data, epoch, format="raw"):
+        """Send the training state after epoch (capability "resume"):
+        whatever bytes train needs to continue exactly from there. Send it
+        last, after the epoch's report and checkpoint."""
+        self.artifact("state", "state.bin", data, epoch=epoch, format=format)
+
+    def resumed(self, epoch):
+        """Say that train continues from run.resume_state, whose last
+        completed epoch is epoch; report epoch + 1 next."""
+        self._send(resumed=pb.Resumed(epoch=epoch))
+
     def checkpoint(self, tensors, epoch, val_loss, meta=None):
         """Send tensors (name -> numpy array) as the checkpoint of epoch if
         the request's keep policy wants it ("last": the last epoch; "best":
@@ -172,10 +200,13 @@ _DONE = object()
 class _Servicer(pbg.VariantServicer):
     def __init__(self, v):
         self.v = v
+        self.states = {}  # PutState id -> state bytes, until its Train call
+        self.lock = threading.Lock()
         schema(v.config)  # a malformed config fails at start, not at the first call
 
     def Describe(self, request, context):
-        caps = [c for c, f in (("sample", self.v.sample), ("reconstruct", self.v.reconstruct)) if f]
+        caps = [c for c, f in (("sample", self.v.sample), ("reconstruct", self.v.reconstruct),
+                               ("resume", self.v.resumable)) if f]
         return pb.DescribeResponse(
             name=self.v.name, version=self.v.version, doc=self.v.doc, params=schema(self.v.config),
             metrics=[pb.MetricInfo(name=m.name, doc=m.doc, goal=m.goal) for m in self.v.metrics],
@@ -190,7 +221,13 @@ class _Servicer(pbg.VariantServicer):
     def Train(self, request, context):
         cfg = self._config(request.params, context)
         events = queue.Queue()
-        run = Run(request, events)
+        state = None
+        if request.resume_state:
+            with self.lock:
+                state = self.states.pop(request.resume_state, None)
+            if state is None:  # allowed: start at epoch 1; the host drops what it recorded
+                log.warning("unknown resume_state %r: training from epoch 1", request.resume_state)
+        run = Run(request, events, state)
         finished = threading.Event()
 
         def work():
@@ -240,6 +277,15 @@ class _Servicer(pbg.VariantServicer):
             if isinstance(ev, tuple):
                 context.abort(*ev)
             yield ev
+
+    def PutState(self, request_iterator, context):
+        if not self.v.resumable:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{self.v.name} does not resume runs")
+        data = b"".join(c.data for c in request_iterator)
+        sid = uuid.uuid4().hex
+        with self.lock:
+            self.states[sid] = data
+        return pb.PutStateResponse(id=sid)
 
     def _checkpoint_call(self, requests, context, name):
         first, parts = None, []
