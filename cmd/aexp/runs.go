@@ -36,6 +36,7 @@ Examples:
   aexp runs --sweep 3 --status failed,timed_out
   aexp runs --variant vae --json | jq '.[] | select(.best_objective < 0.03) | .run_id'
   aexp runs --csv > runs.csv                 # params as param.<name> columns
+  aexp runs --tag keep=yes                   # runs tagged with aexp tag RUN keep=yes
   AEXP_DB=results/aexp.db aexp runs --status running
 
 Exit codes: 0 ok, 1 error (e.g. no database, no such sweep), 2 bad flags.
@@ -56,6 +57,8 @@ func runRuns(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	status := fs.String("status", "", "only runs with these statuses, comma-separated:\n"+strings.Join(store.Statuses, ","))
 	sortBy := fs.String("sort", "id", "order: id, or objective (best first, by each sweep's goal)")
 	limit := fs.Int("limit", 0, "print at most N runs (0: all)")
+	var tagFilters setFlags
+	fs.Var(&tagFilters, "tag", "only runs with this tag: KEY=VALUE, or KEY for any value (repeatable: all must match)")
 	asJSON := fs.Bool("json", false, "print a JSON array, one object per run (the run_summary view's columns)")
 	asCSV := fs.Bool("csv", false, "print CSV with a header row")
 	if err := parseArgs(fs, args); err != nil {
@@ -99,6 +102,9 @@ func runRuns(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		f.SweepID = sw.ID
 	}
+	if len(tagFilters) > 0 {
+		f.Limit = 0 // the limit counts runs that have the tags
+	}
 	rs, err := st.ListRuns(ctx, f)
 	if err != nil {
 		return err
@@ -110,6 +116,12 @@ func runRuns(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	tags, err := st.Tags(ctx, ids)
 	if err != nil {
 		return err
+	}
+	if len(tagFilters) > 0 {
+		rs = slices.DeleteFunc(rs, func(r store.RunSummary) bool { return !hasTags(tags[r.RunID], tagFilters) })
+		if *limit > 0 && len(rs) > *limit {
+			rs = rs[:*limit]
+		}
 	}
 	switch {
 	case *asJSON:
@@ -128,6 +140,19 @@ func runRuns(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return nil
 	}
 	return writeRunsTable(stdout, rs, tags)
+}
+
+// hasTags reports whether tags match every filter: KEY=VALUE, or KEY for
+// any value.
+func hasTags(tags map[string]string, filters []string) bool {
+	for _, f := range filters {
+		k, v, withValue := strings.Cut(f, "=")
+		got, ok := tags[k]
+		if !ok || withValue && got != v {
+			return false
+		}
+	}
+	return true
 }
 
 // taggedRun is a run of `aexp runs --json`: the run_summary columns and

@@ -38,6 +38,12 @@ func TestTagCommand(t *testing.T) {
 	if out, _, _ = cli(t, "runs", "--db", db, "--csv"); !strings.Contains(strings.SplitN(out, "\n", 2)[0], ",tag.keep,tag.note") {
 		t.Errorf("runs --csv header: %s", strings.SplitN(out, "\n", 2)[0])
 	}
+	if out, _, _ = cli(t, "runs", "--db", db, "--tag", "keep=yes", "--tag", "note"); strings.Count(out, "\n") != 2 || !strings.Contains(out, "note=good run") {
+		t.Errorf("runs --tag keep=yes --tag note:\n%s", out)
+	}
+	if out, _, _ = cli(t, "runs", "--db", db, "--tag", "keep", "--limit", "1"); strings.Count(out, "\n") != 2 {
+		t.Errorf("runs --tag keep --limit 1:\n%s", out)
+	}
 	if out, _, _ = cli(t, "show", "--db", db, "1"); !strings.Contains(out, "  tags       keep=yes note=good run\n") {
 		t.Errorf("show:\n%s", out)
 	}
