@@ -43,7 +43,7 @@ type Contract struct {
 
 // CacheDirEnv names the folder where the host writes the files of generated
 // and converted datasets (sines, csv:PATH); default: the user's cache
-// folder, aexp/data.
+// folder's aexp/data (~/.cache/aexp/data), else $TMPDIR/aexp-data.
 const CacheDirEnv = "AEXP_DATA_CACHE"
 
 // Resolve returns the data contract of a dataset name (as in [Load]) for a
@@ -318,26 +318,24 @@ func idxCount(path string) (int, error) {
 	return int(binary.BigEndian.Uint32(head[4:])), nil
 }
 
-// cacheDir is where generated and converted datasets are written.
-func cacheDir() (string, error) {
+// cacheDir is where generated and converted datasets are written: the
+// user's cache folder, or the temporary folder when there is none (no
+// $HOME, as under some service managers).
+func cacheDir() string {
 	if d := os.Getenv(CacheDirEnv); d != "" {
-		return d, nil
+		return d
 	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("no folder for generated datasets (set %s): %w", CacheDirEnv, err)
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "aexp", "data")
 	}
-	return filepath.Join(d, "aexp", "data"), nil
+	return filepath.Join(os.TempDir(), "aexp-data")
 }
 
 // cacheIDX writes s as a float32 IDX file named name in the cache folder,
 // unless it is there already, and returns its path. The file appears
 // atomically, so concurrent runs never read half of it.
 func cacheIDX(name string, s *Set) (string, error) {
-	dir, err := cacheDir()
-	if err != nil {
-		return "", err
-	}
+	dir := cacheDir()
 	path := filepath.Join(dir, name)
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
