@@ -34,6 +34,11 @@ type Options struct {
 	HeartbeatEvery time.Duration // 0: 2s
 	StaleAfter     time.Duration // 0: 30s; runs of a live aexp are never older
 	StartTimeout   time.Duration // plugin handshake; 0: 30s
+
+	// Executor runs each attempt's plugin; nil: a LocalExecutor (plugin
+	// processes on this machine). The NATS transport gives one that trains
+	// on workers.
+	Executor Executor
 }
 
 // Result is how a sweep ended.
@@ -75,9 +80,11 @@ type Engine struct {
 	opts Options
 	prog Progress
 
-	mu    sync.Mutex
-	live  map[int64]*variant.Plugin // run id -> its plugin process
-	ended bool
+	exec Executor
+
+	mu      sync.Mutex
+	live    map[int64]bool   // runs whose plugin runs
+	varying map[int][]string // block -> the params that vary, for labels
 }
 
 // NewEngine prepares to run c, recording into db.
@@ -97,7 +104,10 @@ func NewEngine(c *Checked, db *store.DB, opts Options) *Engine {
 	if opts.Log == nil {
 		opts.Log = io.Discard
 	}
-	e := &Engine{c: c, db: db, opts: opts, live: map[int64]*variant.Plugin{}}
+	e := &Engine{c: c, db: db, opts: opts, live: map[int64]bool{}, varying: map[int][]string{}, exec: opts.Executor}
+	if e.exec == nil {
+		e.exec = &LocalExecutor{}
+	}
 	e.prog = opts.Progress
 	if e.prog == nil {
 		e.prog = NewLogProgress(opts.Log, opts.Verbose)
@@ -116,31 +126,16 @@ func (e *Engine) Parallel() (parallel, threads int) {
 // KillAll kills every running plugin process group at once (a second
 // Ctrl-C). Runs are left as they are; the next start reclaims them.
 func (e *Engine) KillAll() {
-	e.mu.Lock()
-	e.ended = true
-	ps := make([]*variant.Plugin, 0, len(e.live))
-	for _, p := range e.live {
-		ps = append(ps, p)
+	if k, ok := e.exec.(interface{ KillAll() }); ok {
+		k.KillAll()
 	}
-	e.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, p := range ps {
-		wg.Add(1)
-		go func() { defer wg.Done(); p.Kill() }()
-	}
-	wg.Wait()
 }
 
-// track registers a live plugin; it returns false when the engine is being
-// killed (the caller must kill the plugin itself).
-func (e *Engine) track(id int64, p *variant.Plugin) bool {
+// track registers a run whose plugin runs, for heartbeats.
+func (e *Engine) track(id int64) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.ended {
-		return false
-	}
-	e.live[id] = p
-	return true
+	e.live[id] = true
+	e.mu.Unlock()
 }
 
 func (e *Engine) untrack(id int64) {
@@ -457,45 +452,35 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	if s.Budget.Timeout > 0 {
-		var c2 context.CancelFunc
-		left := s.Budget.Timeout - time.Duration(rs.spent*float64(time.Second))
-		actx, c2 = context.WithTimeoutCause(actx, left, errTimedOut)
-		defer c2()
-	}
-	env := []string{fmt.Sprintf("OPENBLAS_NUM_THREADS=%d", threads), fmt.Sprintf("GOMAXPROCS=%d", threads)}
 	var logw io.Writer
 	if e.opts.Verbose {
 		logw = prefixWriter(e.opts.Log, fmt.Sprintf("[run %d] ", id))
 	}
-	p, err := variant.Launch(actx, plug.Path, variant.LaunchOptions{Stderr: logw, StartTimeout: e.opts.StartTimeout, Env: env})
-	if err != nil {
-		if ctx.Err() != nil {
-			// stopped before it started: leave it queued for the next time
-			o.status = store.StatusQueued
-			return o
+	started := false
+	var start time.Time // when the plugin started
+	var stopTimer func()
+	trainSeconds = func() float64 { return rs.spent }
+	startRun := func(st Started) error {
+		if err := e.db.StartRun(bg, id, store.RunStart{Attempt: j.attempt + 1, PluginVersion: plug.Info.Version,
+			PluginHash: plug.Hash, Threads: st.Threads, Pid: st.Pid, Host: st.Host, ResumeFrom: rs.from}); err != nil {
+			return err
 		}
-		_ = e.db.StartRun(bg, id, store.RunStart{PluginVersion: plug.Info.Version, PluginHash: plug.Hash, Threads: threads})
-		finish(store.RunFinish{Status: store.StatusFailed, Error: "starting the plugin: " + err.Error()})
-		return o
+		started = true
+		e.track(id)
+		// training time and the timeout's clock start with the plugin, not
+		// while the run waits for a worker
+		start = time.Now()
+		trainSeconds = func() float64 { return rs.spent + time.Since(start).Seconds() }
+		if s.Budget.Timeout > 0 {
+			left := s.Budget.Timeout - time.Duration(rs.spent*float64(time.Second))
+			timer := time.AfterFunc(left, func() { cancel(errTimedOut) })
+			stopTimer = func() { timer.Stop() }
+		}
+		return nil
 	}
-	if !e.track(id, p) {
-		p.Kill()
-		o.status = store.StatusQueued
-		return o
-	}
-	defer func() {
-		e.untrack(id)
-		p.Kill()
-	}()
-	if err := e.db.StartRun(bg, id, store.RunStart{Attempt: j.attempt + 1, PluginVersion: plug.Info.Version,
-		PluginHash: plug.Hash, Threads: threads, Pid: p.Pid(), ResumeFrom: rs.from}); err != nil {
-		o.status, o.err = store.StatusFailed, err.Error()
-		return o
-	}
-
-	start := time.Now()
-	trainSeconds = func() float64 { return rs.spent + time.Since(start).Seconds() }
+	stopTimer = func() {}
+	defer func() { stopTimer() }()
+	defer e.untrack(id)
 	var (
 		lastEpoch  = rs.from
 		resumed    bool // the plugin confirmed it continues from rs.from
@@ -603,7 +588,21 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 		}
 		return nil
 	}
-	trainErr := p.Train(actx, req, emit)
+	tail, trainErr := e.exec.Train(actx, Task{RunID: id, Attempt: j.attempt + 1, Variant: r.Variant, Plugin: plug,
+		Req: req, Threads: threads, Label: label, Stderr: logw, StartTimeout: e.opts.StartTimeout, Started: startRun}, emit)
+	if !started {
+		switch {
+		case ctx.Err() != nil || errors.Is(trainErr, ErrStopped):
+			// stopped before it started: leave it queued for the next time
+			o.status = store.StatusQueued
+		case trainErr == nil:
+			o.status, o.err = store.StatusFailed, "the plugin never started"
+		default:
+			_ = e.db.StartRun(bg, id, store.RunStart{PluginVersion: plug.Info.Version, PluginHash: plug.Hash, Threads: threads})
+			finish(store.RunFinish{Status: store.StatusFailed, Error: "starting the plugin: " + trainErr.Error()})
+		}
+		return o
+	}
 	if trainErr == nil && rs.from > 0 && !resumed && lastEpoch == rs.from {
 		// it finished without reporting an epoch or confirming the state
 		trainErr = fmt.Errorf("plugin protocol error: Train ended without resuming from epoch %d or reporting an epoch", rs.from)
@@ -618,7 +617,7 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 	}
 	elapsed := time.Since(start).Round(time.Millisecond)
 	cause := context.Cause(actx)
-	tail := tailOf(p.StderrTail(), 4<<10)
+	tail = tailOf(tail, 4<<10)
 
 	var diverged *variant.DivergedError
 	var crash *variant.CrashError
@@ -717,7 +716,14 @@ func (e *Engine) resumeState(ctx context.Context, id int64, plug *Plugin) (resum
 
 // label names a run for people: variant, the params that vary, the seed.
 func (e *Engine) label(r *Run) string {
-	vary, _ := e.c.Varying(r.Block)
+	e.mu.Lock()
+	vary, ok := e.varying[r.Block]
+	if !ok {
+		// once per block: Varying looks at every run of the plan
+		vary, _ = e.c.Varying(r.Block)
+		e.varying[r.Block] = vary
+	}
+	e.mu.Unlock()
 	var b strings.Builder
 	b.WriteString(r.Variant)
 	if ps := formatParams(r.Params, vary); ps != "" {

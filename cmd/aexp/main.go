@@ -57,6 +57,8 @@ var commands = map[string]command{
 	"rm":          {"delete runs or a sweep with their artifacts (asks first)", runRm},
 	"ui":          {"serve a live dashboard of sweeps and runs (read-only)", runUI},
 	"version":     {"print the aexp version and BLAS backend", runVersion},
+	"worker":      {"train runs of sweeps started with --nats on this machine", runWorker},
+	"workers":     {"list the live workers on a NATS server", runWorkers},
 }
 
 func main() {

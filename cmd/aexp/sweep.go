@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -10,7 +11,9 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/aexp/aexp/cluster"
 	"github.com/aexp/aexp/orchestrator"
 	"github.com/aexp/aexp/store"
 	"github.com/aexp/aexp/variant"
@@ -39,6 +42,12 @@ Examples:
   aexp sweep --force sweeps/vae.toml        # continue a sweep whose spec changed
   aexp sweep sweeps/vae.toml --set lr=3e-4 --set 'latent=[2, 4]'   # override params (recorded with the sweep)
   aexp sweep sweeps/dense.toml --set 'hidden=[[256,32]]' --set budget.epochs=2
+  aexp sweep --nats nats://10.0.0.5:4222 sweeps/vae.toml   # train on aexp workers
+
+With --nats (or $AEXP_NATS_URL) the runs train on the machines running aexp
+worker against the same NATS server; this process expands, validates and
+records exactly as a local sweep and stays the store's only writer. There,
+parallel (default 256) is how many runs may be queued or in flight at once.
 
 Flags:
 `
@@ -73,6 +82,8 @@ type sweepFlags struct {
 	dryRun, failFast, force, asJSON bool
 	noValidate, verbose, plain      bool
 	sets                            setFlags
+	nats                            func() cluster.ConnOptions
+	ackWait                         *time.Duration
 }
 
 // setFlags collects repeated --set KEY=VALUE flags.
@@ -111,6 +122,8 @@ func sweepCommand(ctx context.Context, name string, args []string, stdout, stder
 		fs.BoolVar(&f.force, "force", false, "continue a sweep whose recorded spec differs from this one")
 		fs.BoolVar(&f.verbose, "v", false, "verbose: also the plugins' log lines")
 		fs.BoolVar(&f.plain, "plain", false, "plain log lines instead of progress bars, even on a terminal")
+		f.nats = natsFlags(fs)
+		f.ackWait = ackWaitFlag(fs)
 	} else {
 		f.dryRun = true
 	}
@@ -168,6 +181,25 @@ func sweepCommand(ctx context.Context, name string, args []string, stdout, stder
 
 	opts := orchestrator.Options{Parallel: f.parallel, Threads: f.threads, FailFast: f.failFast, Force: f.force, Verbose: f.verbose}
 	opts.Progress, opts.Log = sweepProgress(stderr, f.plain, f.verbose)
+	if co := f.nats(); co.URL != "" {
+		spec := plan.Spec
+		if *f.ackWait <= 0 {
+			return withCode(exitUsage, errors.New("--ack-wait must be positive"))
+		}
+		rem, err := cluster.NewRemote(ctx, cluster.RemoteOptions{Conn: co, ID: cluster.CoordinatorID(f.db(), spec.Name),
+			AckWait: *f.ackWait, Threads: cmp.Or(f.threads, spec.Budget.Threads), Log: opts.Log})
+		if err != nil {
+			return err
+		}
+		defer rem.Close()
+		opts.Executor = rem
+		if f.parallel == 0 && spec.Budget.Parallel == 0 {
+			opts.Parallel = natsParallel
+		}
+		if f.threads == 0 && spec.Budget.Threads == 0 {
+			opts.Threads = 1 // recorded per run from its worker; this only quiets the cores ÷ parallel note
+		}
+	}
 	eng := orchestrator.NewEngine(checked, db, opts)
 
 	// The first SIGINT/SIGTERM cancels ctx (see main): the engine stops
@@ -216,6 +248,11 @@ func sweepCommand(ctx context.Context, name string, args []string, stdout, stder
 	}
 	return nil
 }
+
+// natsParallel is how many runs a sweep over NATS queues at once when
+// neither --parallel nor budget.parallel says: workers take them as their
+// slots free up.
+const natsParallel = 256
 
 // specError maps problems with a spec to exit status 2; other errors pass.
 func specError(err error) error {

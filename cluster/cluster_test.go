@@ -1,0 +1,248 @@
+package cluster_test
+
+// Integration tests against an embedded JetStream server (nats-server's Go
+// package, a temp store dir, a random port on 127.0.0.1), real plugin
+// processes (internal/testplugin) and a real SQLite store.
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/aexp/aexp/cluster"
+	"github.com/aexp/aexp/internal/buildtest"
+	"github.com/aexp/aexp/orchestrator"
+	"github.com/aexp/aexp/store"
+)
+
+// ackWait is short so that redelivery tests take seconds.
+const ackWait = 2 * time.Second
+
+// startServer runs an embedded JetStream server on a random port. port 0
+// picks one; a given port (and storeDir) restarts a server where an earlier
+// one was.
+func startServer(t testing.TB, storeDir string, port int) *server.Server {
+	t.Helper()
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true,
+		StoreDir: storeDir, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	t.Cleanup(ns.Shutdown)
+	return ns
+}
+
+// plugins builds the test plugin (as variant "test") and aexp once.
+func plugins(t testing.TB) string {
+	return buildtest.Binaries(t, map[string]string{"cmd/aexp": "aexp", "internal/testplugin": "aexp-variant-test"})
+}
+
+// startWorker runs an in-process worker until the test ends (or stop).
+func startWorker(t testing.TB, url string, slots int, log *buildtest.SyncBuffer) (stop func()) {
+	t.Helper()
+	bin := plugins(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := cluster.NewWorker(ctx, cluster.WorkerOptions{Conn: cluster.ConnOptions{URL: url},
+		Plugins: map[string]string{"test": filepath.Join(bin, "aexp-variant-test")}, Slots: slots, Threads: 1,
+		AckWait: ackWait, CacheDir: t.TempDir(), Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.Run(ctx) }()
+	stop = func() { cancel(); <-done }
+	t.Cleanup(stop)
+	return stop
+}
+
+// sweep runs spec text through the engine: remotely when url is set,
+// locally otherwise. It returns the result and the store's path.
+func sweep(t testing.TB, ctx context.Context, url, dir, text string, log *buildtest.SyncBuffer) (*orchestrator.Result, string) {
+	t.Helper()
+	specPath := filepath.Join(dir, "s.toml")
+	if err := os.WriteFile(specPath, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec, err := orchestrator.ParseFile(specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := orchestrator.Expand(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := plugins(t)
+	checked, err := orchestrator.Check(ctx, plan, map[string]string{"test": filepath.Join(bin, "aexp-variant-test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbPath := filepath.Join(dir, "aexp.db")
+	db, err := store.Open(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	opts := orchestrator.Options{Log: log}
+	if url != "" {
+		rem, err := cluster.NewRemote(ctx, cluster.RemoteOptions{Conn: cluster.ConnOptions{URL: url},
+			ID: cluster.CoordinatorID(dbPath, spec.Name), AckWait: ackWait, Log: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rem.Close()
+		opts.Executor = rem
+	}
+	res, err := orchestrator.NewEngine(checked, db, opts).Run(ctx)
+	if err != nil {
+		t.Fatalf("sweep: %v\n%s", err, log)
+	}
+	return res, dbPath
+}
+
+func openRO(t testing.TB, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// content is what must be identical between a local and a distributed
+// sweep: run keys, status, params, attempts, per-epoch metrics (without the
+// timing ones), final metrics, artifact hashes.
+func content(t testing.TB, path string) []string {
+	t.Helper()
+	db := openRO(t, path)
+	var out []string
+	q := func(query string) {
+		rows, err := db.Query(query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			for i, v := range vals {
+				if bs, ok := v.([]byte); ok {
+					v = string(bs)
+				}
+				fmt.Fprintf(&b, "%s=%v ", cols[i], v)
+			}
+			out = append(out, b.String())
+		}
+	}
+	q(`SELECT r.run_key, r.status, r.attempt, r.epochs, r.params_json FROM runs r ORDER BY r.run_key`)
+	q(`SELECT r.run_key, m.key, m.epoch, m.value FROM metrics m JOIN runs r ON r.id = m.run_id
+	   WHERE m.key NOT IN ('epoch_seconds', 'samples_per_second') ORDER BY r.run_key, m.key, m.epoch`)
+	q(`SELECT r.run_key, a.kind, a.name, a.epoch, a.size, a.sha256 FROM artifacts a JOIN runs r ON r.id = a.run_id
+	   ORDER BY r.run_key, a.kind, a.name, a.epoch`)
+	return out
+}
+
+func diff(a, b []string) string {
+	var d []string
+	for i := 0; i < max(len(a), len(b)); i++ {
+		var x, y string
+		if i < len(a) {
+			x = a[i]
+		}
+		if i < len(b) {
+			y = b[i]
+		}
+		if x != y {
+			d = append(d, fmt.Sprintf("local:  %s\nremote: %s", x, y))
+		}
+		if len(d) > 5 {
+			break
+		}
+	}
+	return strings.Join(d, "\n")
+}
+
+func statusCounts(t testing.TB, path string) map[string]int {
+	db := openRO(t, path)
+	rows, err := db.Query(`SELECT status, count(*) FROM runs GROUP BY status`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			t.Fatal(err)
+		}
+		out[s] = n
+	}
+	return out
+}
+
+const testSpec = `name = "%s"
+variant = "test"
+dataset = "sines"
+[budget]
+epochs = 3
+seeds = [0, 1]
+parallel = 4
+threads = 1
+[params]
+lr = [0.5, 1.0]
+artifact_mb = %s
+sleep_ms = %d
+[checkpoints]
+keep = "all"
+`
+
+// TestSweepOnWorkers: a sweep over two workers records the same store
+// content as the same sweep run locally, artifacts above the inline limit
+// included (they go through the object store).
+func TestSweepOnWorkers(t *testing.T) {
+	ns := startServer(t, t.TempDir(), 0)
+	var wlog, clog, llog buildtest.SyncBuffer
+	startWorker(t, ns.ClientURL(), 2, &wlog)
+	startWorker(t, ns.ClientURL(), 2, &wlog)
+	ctx := context.Background()
+	spec := fmt.Sprintf(testSpec, "onworkers", "[0.01, 0.6]", 20)
+	res, remote := sweep(t, ctx, ns.ClientURL(), t.TempDir(), spec, &clog)
+	if res.Counts[store.StatusDone] != 8 || res.Failed() > 0 {
+		t.Fatalf("counts %v\ncoordinator:\n%s\nworkers:\n%s", res.Counts, &clog, &wlog)
+	}
+	_, local := sweep(t, ctx, "", t.TempDir(), spec, &llog)
+	a, b := content(t, local), content(t, remote)
+	if len(a) == 0 || diff(a, b) != "" {
+		t.Fatalf("stores differ (%d vs %d rows):\n%s", len(a), len(b), diff(a, b))
+	}
+	hosts := openRO(t, remote)
+	var n int
+	if err := hosts.QueryRow(`SELECT count(*) FROM runs WHERE host != '' AND pid > 0`).Scan(&n); err != nil || n != 8 {
+		t.Fatalf("runs with host and pid: %d, %v", n, err)
+	}
+}
