@@ -91,6 +91,32 @@ func holding(t testing.TB, url string, ps ...*proc) *proc {
 	return nil
 }
 
+// afterEpoch waits until the run p holds has reported epoch k.
+func afterEpoch(t testing.TB, url string, p *proc, log *buildtest.SyncBuffer, k int) {
+	t.Helper()
+	ws, err := cluster.Workers(context.Background(), cluster.ConnOptions{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var run string
+	for _, w := range ws {
+		if w.ID == p.id && len(w.Runs) > 0 {
+			run, _, _ = strings.Cut(w.Runs[0], " test")
+		}
+	}
+	if run == "" {
+		t.Fatalf("worker %s holds no run: %+v", p.id, ws)
+	}
+	want := fmt.Sprintf("[%s] epoch %d/", run, k)
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(log.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in:\n%s", want, log)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // epochsOnce asserts every run is done with each epoch recorded once.
 func epochsOnce(t testing.TB, dbPath string, runs, epochs int) {
 	t.Helper()
@@ -125,7 +151,8 @@ func TestWorkerKilled(t *testing.T) {
 		done <- out{db}
 	}()
 	victim := holding(t, url, a, b)
-	time.Sleep(200 * time.Millisecond) // into its first epoch
+	// kill it in its second epoch, after the state of the first
+	afterEpoch(t, url, victim, &clog, 1)
 	if err := victim.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +160,9 @@ func TestWorkerKilled(t *testing.T) {
 	epochsOnce(t, o.db, 4, 3)
 	if !strings.Contains(clog.String(), "presumed dead") {
 		t.Errorf("coordinator log does not tell of the redelivery:\n%s", &clog)
+	}
+	if !strings.Contains(clog.String(), "resumed after epoch") {
+		t.Errorf("the redelivered run did not resume from its training state:\n%s", &clog)
 	}
 	var llog buildtest.SyncBuffer
 	_, local := sweep(t, context.Background(), "", t.TempDir(), spec, &llog)

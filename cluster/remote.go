@@ -386,7 +386,10 @@ func (r *Remote) apply(ctx context.Context, a *remoteAttempt, m jetstream.Msg, e
 		first := a.adopted == 1
 		a.mu.Unlock()
 		if !first {
-			return "", nil, nil // a redelivery resumed within this attempt: nothing to undo
+			// a redelivery resumed within this attempt: what came after
+			// the state is dropped as a replay (replayUpTo)
+			fmt.Fprintf(r.log, "aexp: run %d resumed after epoch %d on worker %s (delivery %d)\n", t.RunID, ev.Resumed.Epoch, ev.Worker, ev.Delivery)
+			return "", nil, nil
 		}
 		return "", nil, emit(variant.Event{Resumed: &variant.Resumed{Epoch: ev.Resumed.Epoch}})
 	case ev.End != nil:
