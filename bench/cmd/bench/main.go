@@ -202,7 +202,7 @@ func benchCase(c config, cs string, threads int, torch bool, self string, stdout
 		if threads != 1 {
 			name = fmt.Sprintf("%s_t%d", cs, threads)
 		}
-		gflops := func(r *result) float64 { return r.SamplesPerS * best.FlopsPerSample / 1e9 }
+		gflops := func(r *result) float64 { return r.perCPUSecond() * best.FlopsPerSample / 1e9 } // as the replay: per CPU-second
 		roofs := fmt.Sprintf("blas_gflops=%.1f roofline=%.2f gemm_gflops=%.1f own_roofline=%.2f",
 			best.BLASGflops, gflops(best)/best.BLASGflops, best.GEMMGflops, gflops(best)/best.GEMMGflops)
 		if bestT == nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"strings"
@@ -20,11 +21,15 @@ import (
 // back on scratch matrices of the same shapes, and timed. blas_gflops is
 // that replay's throughput; roofline = the step's achieved FLOP/s (its
 // products' FLOPs × steps per second) ÷ blas_gflops, i.e. the fraction of
-// the step's time spent in the products at the BLAS's own rate. Where nn
-// does products on its own AVX-512 kernel (gemm=avx512 in the CPU line),
-// the step can beat the BLAS (roofline > 1); gemm_gflops is then the
-// replay through nn's own product path and own_roofline the fraction of
-// that the step reaches, i.e. the share of its time spent in products.
+// the step's time spent in the products at the BLAS's own rate. Both rates
+// are per CPU-second of the process (on an idle machine at one thread the
+// same as per second), so that other processes on a shared machine, which
+// take wall-clock time from the training and the replay at different
+// moments, do not skew the quotient (at 2 threads they are per core).
+// Where nn does products on its own AVX-512 kernel (gemm=avx512 in the CPU
+// line), the step can beat the BLAS (roofline > 1); gemm_gflops is then
+// the replay through nn's own product path and own_roofline the fraction
+// of that the step reaches, i.e. the share of its time spent in products.
 
 // traceStep runs step once and returns the products it made.
 func traceStep(step func()) []nn.GEMMShape {
@@ -45,7 +50,8 @@ func gemmFlops(shapes []nn.GEMMShape) float64 {
 }
 
 // replayGEMMs runs shapes in order through the BLAS (own=false) or
-// through nn's product path (own=true: its AVX-512 kernel where nn uses it), repeatedly for at least minTime, and
+// through nn's product path (own=true: its AVX-512 kernel where nn uses it),
+// timing each pass by the process's CPU time, repeatedly for at least minTime, and
 // returns the products' throughput in GFLOP/s in the fastest pass (the
 // first warms up; the best is what the BLAS can do, least disturbed by
 // other processes on a shared machine).
@@ -81,13 +87,13 @@ func replayGEMMs(shapes []nn.GEMMShape, own bool, minTime time.Duration) float64
 				1, blas32.General{Rows: s.M, Cols: s.N, Stride: s.N, Data: c})
 		}
 	}
-	best, start := time.Duration(1<<62), time.Now()
+	best, start := math.Inf(1), time.Now()
 	for time.Since(start) < minTime {
-		t := time.Now()
+		t := cpuTime()
 		pass()
-		best = min(best, time.Since(t))
+		best = min(best, cpuTime()-t)
 	}
-	return gemmFlops(shapes) / best.Seconds() / 1e9
+	return gemmFlops(shapes) / best / 1e9
 }
 
 // cpuLine describes the CPU and the BLAS kernels chosen for it, so that
