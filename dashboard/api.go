@@ -507,6 +507,9 @@ func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
 	if d.Artifacts == nil {
 		d.Artifacts = []store.ArtifactInfo{}
 	}
+	for i := range d.Artifacts {
+		d.Artifacts[i].Objective = finitePtr(d.Artifacts[i].Objective) // JSON has no ±Inf
+	}
 	writeJSON(w, d)
 }
 

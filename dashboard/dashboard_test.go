@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -53,7 +54,7 @@ func fixture(t *testing.T) (string, *store.DB) {
 		epochs int
 	}
 	runs := []fr{{0, 0.001, "a", "done", 4}, {1, 0.001, "a", "done", 4}, {0, 0.01, "b", "done", 4},
-		{0, 0.03, "c", "pruned", 2}, {0, 0.1, evil, "failed", 1}, {0, 0.05, "d", "queued", 0}}
+		{0, 0.03, "c", "pruned", 2}, {0, 0.1, evil, "failed", 1}, {0, 0.05, "d", "queued", 0}, {0, 0.2, "e", "diverged", 2}}
 	specs := make([]store.RunSpec, len(runs))
 	for i, r := range runs {
 		specs[i] = store.RunSpec{Key: fmt.Sprint(i), Variant: "dense", Dataset: "mnist", Seed: r.seed,
@@ -74,6 +75,9 @@ func fixture(t *testing.T) (string, *store.DB) {
 		}
 		for e := 1; e <= r.epochs; e++ {
 			v := 0.1/float64(e) + r.lr + 0.001*float64(r.seed)
+			if r.status == "diverged" && e == 2 {
+				v = math.Inf(1) // JSON has no Inf: the API must not fail on it
+			}
 			if err := db.RecordEpoch(ctx, id, e, map[string]float64{"train_loss": v * 0.9, "val_loss": v}); err != nil {
 				t.Fatal(err)
 			}
@@ -150,11 +154,15 @@ func TestEndpoints(t *testing.T) {
 		{"/runs/5", 200, "text/html", []string{"Failure", "Log (the end", "&lt;script&gt;alert("}, []string{evil}},
 		{"/compare?runs=3,1,2", 200, "text/html", []string{"aexp compare 3 1 2", "Summary", `<a href="/runs/1">1</a>`, "Learning curves"}, nil},
 		{"/api/sweeps", 200, "application/json", []string{`"name":"fix"`, `"best_run":1`}, nil},
-		{"/api/sweeps/1", 200, "application/json", []string{`"selected":[1,2,3,4,5]`, `"kind":"log"`, `"params":["lr","note"]`, `"tags":{"note":"\u003cb\u003ebest\u003c/b\u003e"}`}, nil},
+		{"/api/sweeps/1", 200, "application/json", []string{`"selected":[1,2,3,4,5,7]`, `"kind":"log"`, `"params":["lr","note"]`, `"tags":{"note":"\u003cb\u003ebest\u003c/b\u003e"}`}, nil},
 		{"/api/sweeps/1/curves?runs=1,2,3&metric=val_loss", 200, "application/json", []string{`"metric":"val_loss"`, `"runs":[1,2]`}, nil},
 		{"/api/sweeps/1/curves?runs=4", 200, "application/json", []string{`"pruned":[2]`}, nil},
 		{"/api/runs/5", 200, "application/json", []string{`"status":"failed"`, `\u003cscript\u003e`}, []string{"<script>"}},
 		{"/api/runs/1/checkpoint.safetensors", 200, "application/octet-stream", nil, nil},
+		{"/api/runs/7", 200, "application/json", []string{`"status":"diverged"`, `[2,null]`}, nil},
+		{"/runs/7", 200, "text/html", []string{"diverged"}, nil},
+		{"/api/sweeps/1/curves?runs=7", 200, "application/json", []string{`"runs":[7]`}, nil},
+		{"/api/compare?runs=7,1", 200, "application/json", nil, nil},
 		{"/api/compare?runs=1,2,3", 200, "application/json", []string{`"objective":{"metric":"val_loss"`}, nil},
 		{"/static/aexp.js", 200, "text/javascript", []string{"aexp charts"}, nil},
 		{"/static/echarts.LICENSE", 200, "", []string{"Apache License"}, nil},

@@ -111,6 +111,9 @@ func Curves(runs []Run, c Comparison, metric string) CurveSet {
 		slices.Sort(epochs)
 		for _, e := range epochs {
 			s := statOf(byEpoch[e])
+			if !finite(s.Std) { // values near the float64 limit: no band
+				s.Std = 0
+			}
 			l.Points = append(l.Points, [5]float64{float64(e), s.Mean, s.Mean - s.Std, s.Mean + s.Std, float64(s.N)})
 		}
 		slices.Sort(l.Pruned)
