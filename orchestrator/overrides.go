@@ -157,19 +157,19 @@ func setKey(raw map[string]any, key string, v any) ([]string, string) {
 			}
 		}
 	}
-	params, ok := raw["params"].(map[string]any)
+	params, _ := raw["params"].(map[string]any)
+	if _, set := params[key]; !set && len(paths) > 0 {
+		return paths, "" // only in [[variants]] blocks: replaced there
+	}
 	if _, given := raw["params"]; !given {
-		params, ok = map[string]any{}, true
+		params = map[string]any{}
 		raw["params"] = params
 	}
-	if !ok {
+	if params == nil {
 		return nil, "params is not a table"
 	}
-	if _, set := params[key]; set || len(paths) == 0 {
-		params[key] = v
-		paths = append(paths, "params."+key)
-	}
-	return paths, ""
+	params[key] = v
+	return append(paths, "params."+key), ""
 }
 
 var segment = regexp.MustCompile(`^([A-Za-z0-9_-]+)(?:\[(\d+)\])?$`)

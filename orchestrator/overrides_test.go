@@ -80,6 +80,16 @@ func TestSetOverrides(t *testing.T) {
 			}
 		})
 	}
+	// a parameter only a [[variants]] block sets is replaced there alone
+	pl0, err := loadSets(t, setFamilies, "latent=[4]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range pl0.Runs {
+		if _, has := r.Params["latent"]; has != (r.Variant == "vae") || has && r.Params["latent"] != int64(4) {
+			t.Errorf("--set latent=[4]: run %s: %v", r.Variant, r.Params)
+		}
+	}
 	// a bare parameter is replaced wherever the spec sets it
 	pl, err := loadSets(t, setFamilies, "lr=0.01", "variants[1].params.latent=[4]")
 	if err != nil {
