@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -268,14 +267,7 @@ func bestGroups(rows []store.SweepRun, goal string, n int) ([]int64, *int64) {
 		}
 		return cmp.Compare(a.best, b.best)
 	})
-	key := func(r store.SweepRun) string {
-		var b strings.Builder
-		b.WriteString(r.Variant + "\x00" + r.Dataset)
-		for _, k := range slices.Sorted(maps.Keys(r.Params)) {
-			b.WriteString("\x00" + k + "=" + viz.FormatValue(r.Params[k]))
-		}
-		return b.String()
-	}
+	key := func(r store.SweepRun) string { return r.Variant + "\x00" + r.Dataset + "\x00" + r.ParamsJSON }
 	// The best n configurations: walk the ranking until n distinct keys.
 	groups := map[string]bool{}
 	for _, x := range rk {

@@ -10,19 +10,22 @@ import (
 // RunSummary (no times, host or key), read in one pass without the view's
 // joins, for sweeps of many thousands of runs.
 type SweepRun struct {
-	ID        int64
-	Status    string
-	Variant   string
-	Dataset   string
-	Seed      uint64
-	Params    map[string]any
-	Epochs    int
-	Error     string
-	Final     *float64 // the objective's latest value; nil: none
-	Best      *float64 // its best value by the sweep's goal
-	BestEpoch *int
-	TestMSE   *float64
-	PCAMSE    *float64
+	ID      int64
+	Status  string
+	Variant string
+	Dataset string
+	Seed    uint64
+	Params  map[string]any
+	// ParamsJSON is the canonical JSON of Params (keys sorted): equal
+	// texts are equal params.
+	ParamsJSON string
+	Epochs     int
+	Error      string
+	Final      *float64 // the objective's latest value; nil: none
+	Best       *float64 // its best value by the sweep's goal
+	BestEpoch  *int
+	TestMSE    *float64
+	PCAMSE     *float64
 }
 
 // SweepRuns returns every run of a sweep, by id, with its params and
@@ -55,6 +58,7 @@ ORDER BY r.id`, objective, sweepID)
 			}
 			r.Seed = uint64(seed)
 			r.Params, _ = decodeParams(params)
+			r.ParamsJSON = params
 			r.Final, r.TestMSE, r.PCAMSE = nullFloat(final), nullFloat(test), nullFloat(pca)
 			if best.Valid && bestEpoch.Valid {
 				r.Best = &best.Float64
