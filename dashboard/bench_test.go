@@ -20,8 +20,8 @@ import (
 // The benchmark store: one sweep of 10,000 runs (random search over lr,
 // latent, beta and activation, 3 seeds), 5 epochs of train_loss, val_loss
 // and epoch_seconds each, final test_mse and pca_mse; a tenth pruned at
-// epoch 2. Built once through the store's write API (about a minute on 2
-// cores) and kept in the temp dir; AEXP_UI_BENCH_DB overrides the path.
+// epoch 2. Built once through the store's write API (17 s on the 2-core
+// machine) and kept in the temp dir; AEXP_UI_BENCH_DB overrides the path.
 const benchRuns = 10000
 
 var (
