@@ -1,0 +1,120 @@
+// Command hpo is `make hpo-bench`: aexp's TPE against Optuna's TPESampler
+// (Debian python3-optuna 3.1) and random search on test functions with
+// known optima, one line per problem and budget.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aexp/aexp/search"
+	"github.com/aexp/aexp/search/testfn"
+)
+
+func main() {
+	seeds := flag.Int("seeds", 20, "repeats per problem and method")
+	budgets := flag.String("trials", "50,100", "budgets to report (the longest is run, shorter ones are its prefixes)")
+	problems := flag.String("problems", strings.Join(testfn.Names, ","), "problems")
+	multi := flag.Bool("multivariate", true, "aexp TPE: multivariate")
+	cands := flag.Int("candidates", 0, "aexp TPE: candidates (0: default)")
+	bw := flag.Float64("bandwidth", 0, "aexp TPE: multivariate bandwidth (0: default)")
+	gam := flag.Float64("gamma", 0, "aexp TPE: gamma (0: default)")
+	prior := flag.Float64("prior", 0, "aexp TPE: prior weight (0: default)")
+	script := flag.String("optuna", "bench/hpo_optuna.py", "the Optuna driver script")
+	noOptuna := flag.Bool("no-optuna", false, "skip Optuna (for tuning)")
+	flag.Parse()
+
+	var bs []int
+	for _, s := range strings.Split(*budgets, ",") {
+		var n int
+		fmt.Sscan(s, &n)
+		bs = append(bs, n)
+	}
+	maxB := slices.Max(bs)
+	var opt *optuna
+	if !*noOptuna {
+		var err error
+		if opt, err = startOptuna(*script); err != nil {
+			fmt.Fprintln(os.Stderr, "hpo:", err)
+			os.Exit(1)
+		}
+		defer opt.close()
+	}
+	for _, name := range strings.Split(*problems, ",") {
+		p := testfn.Problems[name]
+		if p == nil {
+			fmt.Fprintf(os.Stderr, "hpo: unknown problem %q\n", name)
+			os.Exit(2)
+		}
+		start := time.Now()
+		runs := map[string][][]float64{}
+		for k := range *seeds {
+			o := search.Options{Seed: uint64(k), Multivariate: *multi, Candidates: *cands, Bandwidth: *bw, Gamma: *gam, PriorWeight: *prior}
+			runs["aexp_tpe"] = append(runs["aexp_tpe"], runTPE(p, o, maxB))
+			runs["aexp_random"] = append(runs["aexp_random"], runRandom(p, uint64(k), maxB))
+			if opt != nil {
+				v, err := opt.study(p.Space, "tpe", k, maxB, p.Eval)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "hpo:", err)
+					os.Exit(1)
+				}
+				runs["optuna_tpe"] = append(runs["optuna_tpe"], v)
+			}
+		}
+		for _, b := range bs {
+			med := map[string]float64{}
+			for m, rs := range runs {
+				med[m] = medianBest(rs, b) - p.Optimum
+			}
+			ratio := math.NaN()
+			if opt != nil {
+				ratio = med["aexp_tpe"] / med["optuna_tpe"]
+			}
+			fmt.Printf("HPO %s trials=%d aexp_tpe=%.4g optuna_tpe=%.4g aexp_random=%.4g seeds=%d ratio=%.2f\n",
+				p.Name, b, med["aexp_tpe"]+p.Optimum, med["optuna_tpe"]+p.Optimum, med["aexp_random"]+p.Optimum, *seeds, ratio)
+		}
+		fmt.Fprintf(os.Stderr, "hpo: %s in %s\n", p.Name, time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// runTPE searches in-process: the same sampler the engine asks, with the
+// history built the way the engine builds it (sequential: nothing in flight).
+func runTPE(p *testfn.Problem, o search.Options, n int) []float64 {
+	t := search.NewTPE(p.Space, o)
+	var hist []search.Trial
+	var vals []float64
+	for i := range n {
+		c, _ := t.Propose(i, 0, hist)
+		v := p.Eval(c)
+		hist = append(hist, search.Trial{Config: c, State: search.Complete, Value: v})
+		vals = append(vals, v)
+	}
+	return vals
+}
+
+func runRandom(p *testfn.Problem, seed uint64, n int) []float64 {
+	var vals []float64
+	for i := range n {
+		vals = append(vals, p.Eval(p.Space.Random(search.Rand(seed, i, 0))))
+	}
+	return vals
+}
+
+// medianBest is the median over repeats of the best value among the first b.
+func medianBest(runs [][]float64, b int) float64 {
+	var best []float64
+	for _, r := range runs {
+		best = append(best, slices.Min(r[:min(b, len(r))]))
+	}
+	slices.Sort(best)
+	m := len(best)
+	if m%2 == 1 {
+		return best[m/2]
+	}
+	return (best[m/2-1] + best[m/2]) / 2
+}
