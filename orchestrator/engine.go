@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -85,6 +86,8 @@ type Engine struct {
 	mu      sync.Mutex
 	live    map[int64]bool   // runs whose plugin runs
 	varying map[int][]string // block -> the params that vary, for labels
+
+	prop *proposer // method = "tpe": proposes runs as results come in
 }
 
 // NewEngine prepares to run c, recording into db.
@@ -234,7 +237,7 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 	specs := make([]store.RunSpec, len(e.c.Runs))
 	for i, r := range e.c.Runs {
 		specs[i] = store.RunSpec{Key: r.Key, Variant: r.Variant, Dataset: r.Dataset, Seed: r.Seed,
-			Params: e.c.Full[r.Key], Attempts: s.Budget.Attempts}
+			Params: e.c.Full[r.Key], Attempts: s.Budget.Attempts, Source: r.Source}
 	}
 	recs, err := e.db.EnsureRuns(bg, sw.ID, specs)
 	if err != nil {
@@ -263,7 +266,16 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 			queue = append(queue, &job{run: r, rec: rec, attempt: rec.Attempt})
 		}
 	}
-	if s.Objective.Target != nil && len(queue) > 0 {
+	if e.c.tpe != nil {
+		e.prop = newProposer(e, sw.ID)
+		q, fin, err := e.prop.resume(bg)
+		if err != nil {
+			return nil, err
+		}
+		queue, history = append(queue, q...), append(history, fin...)
+		res.Skipped += len(fin)
+	}
+	if s.Objective.Target != nil && (len(queue) > 0 || e.prop != nil) {
 		// a sweep whose target was reached earlier is finished
 		sums, err := e.db.ListRuns(bg, store.RunFilter{SweepID: sw.ID, Statuses: []string{store.StatusDone}})
 		if err != nil {
@@ -301,7 +313,12 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 	}
 	fmt.Fprintf(e.opts.Log, "; %d in parallel, %d BLAS thread(s) each\n", parallel, threads)
 
-	e.prog.Start(len(recs), len(recs)-len(queue))
+	total, before := len(recs), len(recs)-len(queue)
+	if e.prop != nil {
+		fmt.Fprintf(e.opts.Log, "aexp: tpe proposes up to %d more configurations as results come in\n", s.Search.Samples-e.prop.configs)
+		total, before = max(e.c.Total, e.prop.runs), e.prop.runs-len(queue)
+	}
+	e.prog.Start(total, before)
 	defer e.prog.Stop()
 
 	// heartbeats for running runs
@@ -337,7 +354,7 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 			stopping = true
 			res.Interrupted = true
 		}
-		for !stopping && running < parallel && len(queue) > 0 {
+		for !stopping && running < parallel && (len(queue) > 0 || e.propose(bg, &queue, res)) {
 			j := queue[0]
 			queue = queue[1:]
 			running++
@@ -391,6 +408,9 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 	keys := map[string]bool{}
 	for _, r := range e.c.Runs {
 		keys[r.Key] = true
+	}
+	if e.prop != nil {
+		maps.Copy(keys, e.prop.keys)
 	}
 	for _, r := range final {
 		if keys[r.RunKey] {
@@ -493,7 +513,7 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 		recErr     error
 	)
 	req := variant.TrainRequest{
-		RunKey: r.Key, Params: e.c.Full[r.Key], Seed: r.Seed, Dataset: s.ResolveDataset(r.Dataset),
+		RunKey: r.Key, Params: e.params(r.Key), Seed: r.Seed, Dataset: s.ResolveDataset(r.Dataset),
 		DataDir: e.c.DataDir, Epochs: r.Epochs, BatchSize: r.BatchSize,
 		TrainLimit: r.TrainLimit, TestLimit: r.TestLimit, Threads: threads, Keep: s.Keep,
 	}

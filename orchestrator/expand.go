@@ -17,6 +17,7 @@ type Run struct {
 	Origin  map[string]string // param -> key path of its value in the spec, for messages
 	Seed    uint64
 	Dataset string
+	Source  string // how the configuration was chosen: SourceGrid, SourceRandom, SourceStartup, SourceModel
 
 	Epochs, BatchSize, TrainLimit, TestLimit int
 }
@@ -28,6 +29,8 @@ type Plan struct {
 	Configs int // distinct configurations (runs = configurations × seeds, before the cap)
 	Total   int // runs before run_cap
 	Notes   []string
+
+	tpe *tpeModel // method = "tpe": the model that proposes runs after these
 }
 
 // maxRuns bounds an uncapped expansion; a bigger sweep needs a run_cap.
@@ -43,6 +46,9 @@ const (
 // varies slowest; include entries follow the grid; each configuration is
 // repeated for every seed, seeds innermost.
 func Expand(s *Spec) (*Plan, error) {
+	if s.Search.Method == "tpe" {
+		return expandTPE(s)
+	}
 	pl := &Plan{Spec: s}
 	l := s.errors()
 	seen := map[string]bool{}
@@ -61,13 +67,7 @@ func Expand(s *Spec) (*Plan, error) {
 		pl.Total += total * len(s.Budget.Seeds)
 		for _, c := range configs {
 			for _, seed := range s.Budget.Seeds {
-				r := &Run{
-					Block: bi, Variant: blk.Variant, Params: c.params, Origin: c.origin,
-					Seed: seed, Dataset: s.Dataset,
-					Epochs: s.Budget.Epochs, BatchSize: s.Budget.BatchSize,
-					TrainLimit: s.Budget.TrainLimit, TestLimit: s.Budget.TestLimit,
-				}
-				r.Key = RunKey(r)
+				r := newRun(s, bi, c, seed)
 				if seen[r.Key] {
 					continue
 				}
@@ -87,6 +87,22 @@ func Expand(s *Spec) (*Plan, error) {
 		return nil, SpecErrors{s.errorAt("", "the spec expands to no runs (is every configuration excluded?)")}
 	}
 	return pl, nil
+}
+
+// newRun is configuration c of block bi with one seed, keyed.
+func newRun(s *Spec, bi int, c config, seed uint64) *Run {
+	source := SourceGrid
+	if s.Search.Method == "random" {
+		source = SourceRandom
+	}
+	r := &Run{
+		Block: bi, Variant: s.Blocks[bi].Variant, Params: c.params, Origin: c.origin,
+		Seed: seed, Dataset: s.Dataset, Source: source,
+		Epochs: s.Budget.Epochs, BatchSize: s.Budget.BatchSize,
+		TrainLimit: s.Budget.TrainLimit, TestLimit: s.Budget.TestLimit,
+	}
+	r.Key = RunKey(r)
+	return r
 }
 
 // config is one assignment of values to a block's parameters.

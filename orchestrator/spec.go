@@ -67,10 +67,15 @@ func (o Objective) reached(v float64) bool {
 
 // Search is how configurations are chosen.
 type Search struct {
-	Method  string // "grid" or "random"
-	Seed    uint64 // random search and expansion order
+	Method  string // "grid", "random" or "tpe"
+	Seed    uint64 // random search, expansion order and the TPE sampler
 	RunCap  int    // 0: no cap; counts runs (configurations × seeds)
-	Samples int    // random: configurations per variant block
+	Samples int    // random: configurations per variant block; tpe: configurations in all
+
+	// tpe only
+	Startup      int  // random configurations before the model proposes
+	Multivariate bool // one joint model per variant block (default) or one per parameter
+	Candidates   int  // candidates drawn from the model per proposal
 }
 
 // Budget is how each run trains and how the sweep runs them.
@@ -247,7 +252,7 @@ type parser struct {
 var specKeys = map[string][]string{
 	"":            {"name", "description", "variant", "dataset", "objective", "search", "budget", "params", "variants", "zip", "include", "exclude", "early_stop", "checkpoints"},
 	"objective":   {"metric", "goal", "target"},
-	"search":      {"method", "seed", "run_cap", "samples"},
+	"search":      {"method", "seed", "run_cap", "samples", "startup", "multivariate", "candidates"},
 	"budget":      {"epochs", "batch_size", "parallel", "threads", "timeout", "attempts", "seeds", "train_limit", "test_limit"},
 	"early_stop":  {"method", "grace_epochs", "reduction", "min_runs"},
 	"checkpoints": {"keep"},
@@ -312,15 +317,16 @@ func (p *parser) top(raw map[string]any) {
 
 	search := p.table(raw, "search", "search")
 	p.checkKeys(search, "search", "search")
-	sp.Search.Method = p.choice(search, "method", "search.method", "grid", "grid", "random")
+	sp.Search.Method = p.choice(search, "method", "search.method", "grid", "grid", "random", "tpe")
 	sp.Search.Seed = uint64(p.intRange(search, "seed", "search.seed", 0, 0, math.MaxInt64))
 	sp.Search.RunCap = p.intRange(search, "run_cap", "search.run_cap", 0, 0, 1<<31)
 	sp.Search.Samples = p.intRange(search, "samples", "search.samples", 0, 1, maxRuns)
 	if sp.Search.Method == "grid" {
 		if _, ok := search["samples"]; ok {
-			p.l.add("search.samples", `applies to method = "random" only (a grid runs every combination; cap it with run_cap)`)
+			p.l.add("search.samples", `applies to method = "random" or "tpe" only (a grid runs every combination; cap it with run_cap)`)
 		}
 	}
+	p.tpeOptions(search)
 
 	b := p.table(raw, "budget", "budget")
 	p.checkKeys(b, "budget", "budget")
@@ -397,13 +403,18 @@ func (p *parser) top(raw map[string]any) {
 
 	p.blocks(raw)
 
-	if sp.Search.Method == "random" && sp.Search.Samples == 0 {
+	if sp.Search.Method != "grid" && sp.Search.Samples == 0 {
+		what := "configurations per variant"
+		if sp.Search.Method == "tpe" {
+			what = "configurations to try, in all"
+		}
 		if sp.Search.RunCap > 0 {
 			sp.Search.Samples = max(1, sp.Search.RunCap/len(sp.Budget.Seeds))
 		} else {
-			p.l.addAt(p.spec.pos.line("search.method"), "search.samples", `random search needs samples = N (configurations per variant) or a run_cap`)
+			p.l.addAt(p.spec.pos.line("search.method"), "search.samples", fmt.Sprintf(`%s search needs samples = N (%s) or a run_cap`, sp.Search.Method, what))
 		}
 	}
+	p.checkTPE()
 }
 
 // isFinalMetric reports whether a metric is reported once, at the end of a
@@ -646,7 +657,7 @@ func (p *parser) checkBlock(blk *Block) {
 	for _, pt := range blk.Include {
 		for _, ps := range blk.Params {
 			if _, ok := pt.Values[ps.Name]; !ok && ps.Dist != nil {
-				if _, finite := ps.Dist.size(); !finite || p.spec.Search.Method == "random" {
+				if _, finite := ps.Dist.size(); !finite || p.spec.Search.Method != "grid" {
 					p.l.add(pt.Path, "give a value for %s: it is a distribution (%s), so it cannot be filled in", ps.Name, ps.Path)
 				}
 			}

@@ -56,7 +56,7 @@ func Check(ctx context.Context, pl *Plan, plugins map[string]string) (*Checked, 
 	if err := l.err(); err != nil {
 		return nil, err
 	}
-	for _, r := range pl.Runs {
+	for _, r := range slices.Concat(pl.Runs, pl.probes()) {
 		full, err := variant.Validate(c.Plugins[r.Variant].Info.Params, r.Params)
 		if err != nil {
 			addParamErrors(l, s.Blocks[r.Block], r.Variant, err, func(param string) (string, bool) {

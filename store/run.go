@@ -50,6 +50,7 @@ type RunSpec struct {
 	Seed     uint64
 	Params   map[string]any
 	Attempts int // how many attempts the run may take (max_attempts); 0 means 1
+	Source   string // how the configuration was chosen (grid, random, startup, model)
 }
 
 // Run is one row of the runs table with its params.
@@ -62,7 +63,8 @@ type Run struct {
 	Error         string
 	StderrTail    string
 	Seed          uint64
-	Attempt       int // attempts started so far
+	Source        string // how the configuration was chosen (grid, random, startup, model; "" before schema 3)
+	Attempt       int    // attempts started so far
 	MaxAttempts   int
 	Params        map[string]any
 	PluginVersion string
@@ -119,8 +121,8 @@ func (db *DB) EnsureRuns(ctx context.Context, sweepID int64, specs []RunSpec) ([
 			return fmt.Errorf("sweep %d: %w", sweepID, err)
 		}
 		ins, err := tx.PrepareContext(ctx, `
-INSERT INTO runs (sweep_id, run_key, variant, dataset, seed, params_json, max_attempts, created)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO runs (sweep_id, run_key, variant, dataset, seed, params_json, max_attempts, source, created)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (sweep_id, run_key) DO UPDATE SET max_attempts = excluded.max_attempts
 RETURNING id, (created = ?)`)
 		if err != nil {
@@ -156,7 +158,7 @@ RETURNING id, (created = ?)`)
 			var id int64
 			var fresh bool
 			if err := ins.QueryRowContext(ctx, sweepID, s.Key, s.Variant, s.Dataset, int64(s.Seed),
-				paramsJSON(ps), attempts, now, now).Scan(&id, &fresh); err != nil {
+				paramsJSON(ps), attempts, s.Source, now, now).Scan(&id, &fresh); err != nil {
 				return fmt.Errorf("run %q: %w", s.Key, err)
 			}
 			ids = append(ids, id)
@@ -347,7 +349,7 @@ func (db *DB) GetRun(ctx context.Context, id int64) (Run, error) {
 
 const runSelect = `SELECT id, sweep_id, run_key, variant, dataset, seed, status, error, stderr_tail,
 	attempt, max_attempts, plugin_version, plugin_hash, host, blas, threads, pid, epochs, meta_json,
-	created, started, finished, heartbeat, resumed_from, resumes, train_seconds FROM runs`
+	created, started, finished, heartbeat, resumed_from, resumes, train_seconds, source FROM runs`
 
 func getRun(ctx context.Context, q queryer, id int64) (Run, error) {
 	r, err := scanRun(q.QueryRowContext(ctx, runSelect+` WHERE id = ?`, id))
@@ -422,7 +424,7 @@ func scanRun(sc scanner) (Run, error) {
 	err := sc.Scan(&r.ID, &r.SweepID, &r.Key, &r.Variant,
 		&r.Dataset, &seed, &r.Status, &r.Error, &r.StderrTail, &r.Attempt, &r.MaxAttempts,
 		&r.PluginVersion, &r.PluginHash, &r.Host, &r.BLAS, &r.Threads, &pid, &r.Epochs, &meta,
-		&created, &started, &finished, &heartbeat, &r.ResumedFrom, &r.Resumes, &r.TrainSeconds)
+		&created, &started, &finished, &heartbeat, &r.ResumedFrom, &r.Resumes, &r.TrainSeconds, &r.Source)
 	if err != nil {
 		return Run{}, err
 	}
