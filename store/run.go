@@ -49,7 +49,7 @@ type RunSpec struct {
 	Dataset  string
 	Seed     uint64
 	Params   map[string]any
-	Attempts int // how many attempts the run may take (max_attempts); 0 means 1
+	Attempts int    // how many attempts the run may take (max_attempts); 0 means 1
 	Source   string // how the configuration was chosen (grid, random, startup, model)
 }
 
