@@ -16,7 +16,7 @@ var badSpecs = []struct {
 	{"wrong type", "name = \"x\"\nvariant = \"dense\"\n[budget]\nepochs = \"5\"\n", `bad.toml:4: budget.epochs: expected an integer, got string "5"`},
 	{"float for int", "name = \"x\"\nvariant = \"dense\"\n[budget]\nbatch_size = 128.0\n", `bad.toml:4: budget.batch_size: expected an integer, got float 128 (write it without a decimal point)`},
 	{"out of range", "name = \"x\"\nvariant = \"dense\"\n[budget]\nepochs = 0\n", `bad.toml:4: budget.epochs: must be between 1 and 1000000 (got 0)`},
-	{"bad method", "name = \"x\"\nvariant = \"dense\"\n[search]\nmethod = \"gird\"\n", `bad.toml:4: search.method: "gird" is not one of "grid" or "random" (did you mean "grid"?)`},
+	{"bad method", "name = \"x\"\nvariant = \"dense\"\n[search]\nmethod = \"gird\"\n", `bad.toml:4: search.method: "gird" is not one of "grid", "random" or "tpe" (did you mean "grid"?)`},
 	{"bad goal", "name = \"x\"\nvariant = \"dense\"\n[objective]\ngoal = \"min\"\n", `bad.toml:4: objective.goal: "min" is not one of "minimize" or "maximize" (did you mean "minimize"?)`},
 	{"threads zero", "name = \"x\"\nvariant = \"dense\"\n[budget]\nthreads = 0\n", `bad.toml:4: budget.threads: must be between 1 and 1024 (got 0)`},
 	{"bad timeout", "name = \"x\"\nvariant = \"dense\"\n[budget]\ntimeout = \"10 minutes\"\n", `bad.toml:4: budget.timeout: "10 minutes" is not a duration (write e.g. "90s", "10m", "1h30m")`},
@@ -40,6 +40,12 @@ var badSpecs = []struct {
 	{"asha on final metric", "name = \"x\"\nvariant = \"dense\"\n[objective]\nmetric = \"test_mse\"\n[early_stop]\nmethod = \"asha\"\n", `bad.toml:6: early_stop.method: asha prunes on per-epoch reports, but objective.metric "test_mse" is only reported at the end (use e.g. "val_loss")`},
 	{"nan value", "name = \"x\"\nvariant = \"dense\"\n[params]\nlr = nan\n", `bad.toml:4: params.lr: NaN is not allowed as a parameter value`},
 	{"duplicate key", "name = \"x\"\nvariant = \"dense\"\n[params]\nlr = 1\nlr = 2\n", `bad.toml:5: params.lr: TOML syntax: Key 'params.lr' has already been defined.`},
+	{"tpe option with random", "name = \"x\"\nvariant = \"dense\"\n[search]\nmethod = \"random\"\nsamples = 4\nstartup = 2\n", `bad.toml:6: search.startup: applies to method = "tpe" only`},
+	{"tpe without samples", "name = \"x\"\nvariant = \"dense\"\n[search]\nmethod = \"tpe\"\n", `bad.toml:4: search.samples: tpe search needs samples = N (configurations to try, in all) or a run_cap`},
+	{"tpe startup not below samples", "name = \"x\"\nvariant = \"dense\"\n[search]\nmethod = \"tpe\"\nsamples = 8\nstartup = 8\n", `bad.toml:6: search.startup: is 8 but samples is 8: the model would never propose; lower startup`},
+	{"tpe multivariate not bool", "name = \"x\"\nvariant = \"dense\"\n[search]\nmethod = \"tpe\"\nsamples = 20\nmultivariate = \"yes\"\n", `bad.toml:6: search.multivariate: expected true or false, got string "yes"`},
+	{"tpe candidates zero", "name = \"x\"\nvariant = \"dense\"\n[search]\nmethod = \"tpe\"\nsamples = 20\ncandidates = 0\n", `bad.toml:6: search.candidates: must be between 1 and 10000 (got 0)`},
+	{"tpe include", "name = \"x\"\nvariant = \"dense\"\n[search]\nmethod = \"tpe\"\nsamples = 20\n[params]\ncode = [2, 4]\n[[include]]\ncode = 8\n", `bad.toml:8: include[0]: include entries are not used by method = "tpe" (the model chooses every configuration); remove them or use method = "random"`},
 	{"everything excluded", "name = \"x\"\nvariant = \"dense\"\n[params]\ncode = 1\n[[exclude]]\ncode = 1\n", `bad.toml:5: exclude[0]: the exclude entries leave no configuration of dense to run`},
 }
 

@@ -35,6 +35,27 @@ func (p *Plan) paramNames(block int) []string {
 // Varying returns, per block, the parameters whose values differ between
 // the block's runs (in spec order), and the constant ones.
 func (p *Plan) Varying(block int) (varying, constant []string) {
+	if p.tpe != nil {
+		// the model may propose any value of a searched dimension
+		searched := map[string]bool{}
+		for _, d := range p.tpe.dims[block] {
+			if d.zip != nil {
+				for _, n := range d.zip.Names {
+					searched[n] = true
+				}
+			} else {
+				searched[d.ps.Name] = true
+			}
+		}
+		for _, n := range p.paramNames(block) {
+			if searched[n] {
+				varying = append(varying, n)
+			} else {
+				constant = append(constant, n)
+			}
+		}
+		return varying, constant
+	}
 	for _, n := range p.paramNames(block) {
 		first, same, set := "", true, false
 		for _, r := range p.Runs {
@@ -108,11 +129,20 @@ func (p *Plan) Write(w io.Writer) error {
 		fmt.Fprintf(tw, "  overrides\t%s\n", strings.Join(sets, " "))
 	}
 	search := s.Search.Method
-	if s.Search.Method == "random" {
+	switch s.Search.Method {
+	case "random":
 		search += fmt.Sprintf(" (%d samples per variant)", s.Search.Samples)
+	case "tpe":
+		model := "multivariate"
+		if !s.Search.Multivariate {
+			model = "univariate"
+		}
+		search += fmt.Sprintf(" (%s, %d startup, %d candidates)", model, s.Search.Startup, s.Search.Candidates)
 	}
 	fmt.Fprintf(tw, "  search\t%s, seed %d: %s × %s", search, s.Search.Seed, plural(p.Configs, "configuration"), plural(len(s.Budget.Seeds), "seed"))
 	switch {
+	case p.tpe != nil:
+		fmt.Fprintf(tw, " = %s, %d of them planned below\n", plural(p.Total, "run"), len(p.Runs))
 	case len(p.Runs) < p.Total && s.Search.RunCap > 0 && len(p.Runs) == s.Search.RunCap:
 		fmt.Fprintf(tw, " = %d runs, capped at %d by run_cap\n", p.Total, len(p.Runs))
 	case len(p.Runs) != p.Total:

@@ -279,7 +279,7 @@ func expandTPE(s *Spec) (*Plan, error) {
 	}
 	seen := map[string]bool{}
 	known := func(k string) bool { return seen[k] }
-	for n := range s.Search.Startup {
+	for n := range min(s.Search.Startup, s.Search.Samples) {
 		runs, ok := pl.tpe.draw(s, n, nil, known, SourceStartup)
 		if !ok {
 			pl.Notes = append(pl.Notes, fmt.Sprintf("tpe: only %d distinct configurations found for startup = %d", n, s.Search.Startup))
