@@ -20,7 +20,7 @@ PYTHON   := /usr/bin/python3
 PYDEPS   := import torch, grpc, google.protobuf, numpy, cryptography
 LDFLAGS := -ldflags "-X main.version=$(VERSION)"
 
-.PHONY: all build demo test check bench quality proto pyproto mnist clean echarts
+.PHONY: all build demo test check bench quality hpo-bench proto pyproto mnist clean echarts
 
 all: build
 
@@ -61,6 +61,12 @@ bench: build mnist
 
 quality: build mnist
 	$(GO) run $(TAGS) ./bench/cmd/quality
+
+# aexp's TPE against Optuna's TPESampler (Debian python3-optuna) and random
+# search on test functions, 20 seeds, 50 and 100 trials; branin and cond also
+# through the real engine and the testfn plugin (see the README).
+hpo-bench: build
+	$(GO) run $(TAGS) ./bench/cmd/hpo -plugin-dir bin -engine branin,cond
 
 # Regenerate the plugin protocol's Go code (needs Debian's protobuf-compiler).
 proto:

@@ -112,6 +112,7 @@ type runJSON struct {
 	Variant       string            `json:"variant"`
 	Dataset       string            `json:"dataset"`
 	Seed          uint64            `json:"seed"`
+	Source        string            `json:"source"` // how the configuration was chosen: grid, random, startup, model
 	Status        string            `json:"status"`
 	Error         string            `json:"error"`
 	StderrTail    string            `json:"stderr_tail"`
@@ -177,7 +178,7 @@ func loadRunView(ctx context.Context, st *store.DB, id int64) (*runView, error) 
 	}
 	v := &runView{
 		Run: runJSON{ID: r.ID, SweepID: r.SweepID, Key: r.Key, Variant: r.Variant, Dataset: r.Dataset,
-			Seed: r.Seed, Status: r.Status, Error: r.Error, StderrTail: r.StderrTail, Attempt: r.Attempt,
+			Seed: r.Seed, Source: r.Source, Status: r.Status, Error: r.Error, StderrTail: r.StderrTail, Attempt: r.Attempt,
 			MaxAttempts: r.MaxAttempts, PluginVersion: r.PluginVersion, PluginHash: r.PluginHash, Host: r.Host,
 			BLAS: r.BLAS, Threads: r.Threads, Pid: r.Pid, Epochs: r.Epochs, ResumedFrom: r.ResumedFrom,
 			Resumes: r.Resumes, TrainSeconds: r.TrainSeconds, Meta: r.Meta, Created: r.Created,
@@ -243,6 +244,9 @@ func writeRunText(w io.Writer, v *runView, allEpochs bool) error {
 	p.f("\n")
 	p.f("  sweep      %s (#%d)\n", v.Sweep.Name, v.Sweep.ID)
 	p.f("  run key    %s   seed %d\n", r.Key, r.Seed)
+	if src := sourceText[r.Source]; src != "" {
+		p.f("  chosen by  %s\n", src)
+	}
 	if r.PluginVersion != "" || r.Host != "" {
 		hash := r.PluginHash
 		if len(hash) > 12 {
@@ -508,4 +512,12 @@ func sparkline(pts []store.Point) string {
 		}
 	}
 	return b.String()
+}
+
+// sourceText says how a run's configuration was chosen (runs.source).
+var sourceText = map[string]string{
+	"grid":    "grid search",
+	"random":  "random search",
+	"startup": "tpe, startup (random, before the model)",
+	"model":   "tpe, proposed by the model from the results before it",
 }

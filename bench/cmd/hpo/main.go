@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"math"
@@ -27,6 +28,9 @@ func main() {
 	prior := flag.Float64("prior", 0, "aexp TPE: prior weight (0: default)")
 	script := flag.String("optuna", "bench/hpo_optuna.py", "the Optuna driver script")
 	noOptuna := flag.Bool("no-optuna", false, "skip Optuna (for tuning)")
+	engine := flag.String("engine", "branin", "problems also searched end to end: the real engine, the testfn plugin, a SQLite store")
+	engineTrials := flag.Int("engine-trials", 50, "budget of the end-to-end searches")
+	pluginDir := flag.String("plugin-dir", "bin", "where aexp-variant-testfn is")
 	flag.Parse()
 
 	var bs []int
@@ -79,6 +83,33 @@ func main() {
 				p.Name, b, med["aexp_tpe"]+p.Optimum, med["optuna_tpe"]+p.Optimum, med["aexp_random"]+p.Optimum, *seeds, ratio)
 		}
 		fmt.Fprintf(os.Stderr, "hpo: %s in %s\n", p.Name, time.Since(start).Round(time.Millisecond))
+		if slices.Contains(strings.Split(*engine, ","), name) {
+			start := time.Now()
+			var e [][]float64
+			same := 0
+			for k := range *seeds {
+				dir := tempDir()
+				v, err := engineSweep(context.Background(), dir, *pluginDir, p, k, *engineTrials, "tpe")
+				os.RemoveAll(dir)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "hpo: engine:", err)
+					os.Exit(1)
+				}
+				e = append(e, v)
+				if slices.Equal(v, runs["aexp_tpe"][k][:len(v)]) {
+					same++
+				}
+			}
+			b := *engineTrials
+			ratio := math.NaN()
+			eb := medianBest(e, b) - p.Optimum
+			if opt != nil {
+				ratio = eb / (medianBest(runs["optuna_tpe"], b) - p.Optimum)
+			}
+			fmt.Printf("HPO %s-engine trials=%d aexp_tpe=%.4g optuna_tpe=%.4g aexp_random=%.4g seeds=%d ratio=%.2f same_as_in_process=%d/%d\n",
+				p.Name, b, eb+p.Optimum, medianBest(runs["optuna_tpe"], b), medianBest(runs["aexp_random"], b), *seeds, ratio, same, *seeds)
+			fmt.Fprintf(os.Stderr, "hpo: %s through the engine in %s\n", p.Name, time.Since(start).Round(time.Millisecond))
+		}
 	}
 }
 
@@ -90,6 +121,7 @@ func runTPE(p *testfn.Problem, o search.Options, n int) []float64 {
 	var vals []float64
 	for i := range n {
 		c, _ := t.Propose(i, 0, hist)
+		c = roundLikeSpec(p.Space, c)
 		v := p.Eval(c)
 		hist = append(hist, search.Trial{Config: c, State: search.Complete, Value: v})
 		vals = append(vals, v)
@@ -107,6 +139,9 @@ func runRandom(p *testfn.Problem, seed uint64, n int) []float64 {
 
 // medianBest is the median over repeats of the best value among the first b.
 func medianBest(runs [][]float64, b int) float64 {
+	if len(runs) == 0 {
+		return math.NaN()
+	}
 	var best []float64
 	for _, r := range runs {
 		best = append(best, slices.Min(r[:min(b, len(r))]))
