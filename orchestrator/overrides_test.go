@@ -118,7 +118,7 @@ func TestSetErrors(t *testing.T) {
 			"--set lr=5: lr: lr is zipped (zip[0]): set the zipped list instead, e.g. --set 'zip[0].lr=[...]'"},
 		{"with the file's own errors", setBase + "[search]\nmethod = \"gird\"\n", []string{"budget.epochs=0"},
 			"--set budget.epochs=0: budget.epochs: must be between 1 and 1000000 (got 0)\n" +
-				`s.toml:9: search.method: "gird" is not one of "grid" or "random" (did you mean "grid"?)`},
+				`s.toml:9: search.method: "gird" is not one of "grid", "random" or "tpe" (did you mean "grid"?)`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := loadSets(t, c.text, c.sets...)
