@@ -72,14 +72,14 @@ func sweepTPE(t *testing.T, dbPath, spec string, parallel, stopAfter int) *orche
 	return res
 }
 
-type recorded struct {
+type tpeRun struct {
 	key, source, status string
 	params              map[string]any
 	objective           float64
 }
 
 // runsOf lists the sweep's runs in the order they were recorded.
-func runsOf(t *testing.T, dbPath string) []recorded {
+func runsOf(t *testing.T, dbPath string) []tpeRun {
 	t.Helper()
 	db, err := store.OpenReadOnly(dbPath)
 	if err != nil {
@@ -91,13 +91,13 @@ func runsOf(t *testing.T, dbPath string) []recorded {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []recorded
+	var out []tpeRun
 	for _, s := range sums {
 		r, err := db.GetRun(ctx, s.RunID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rec := recorded{key: s.RunKey, source: r.Source, status: s.Status, params: s.Params}
+		rec := tpeRun{key: s.RunKey, source: r.Source, status: s.Status, params: s.Params}
 		if s.BestObjective != nil {
 			rec.objective = *s.BestObjective
 		}
