@@ -63,7 +63,7 @@ type Run struct {
 	Error         string
 	StderrTail    string
 	Seed          uint64
-	Source        string // how the configuration was chosen (grid, random, startup, model; "" before schema 4)
+	Source        string // how the configuration was chosen (grid, random, startup, model; "" before schema 5)
 	Attempt       int    // attempts started so far
 	MaxAttempts   int
 	Params        map[string]any

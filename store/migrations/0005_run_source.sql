@@ -1,4 +1,4 @@
--- 0004: how each run's configuration was chosen: grid, random, or for
+-- 0005: how each run's configuration was chosen: grid, random, or for
 -- model-based search startup (random, before the model) and model (proposed
 -- by TPE from the results so far). Empty for runs recorded before.
 
