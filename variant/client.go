@@ -16,6 +16,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -118,7 +119,6 @@ func Launch(ctx context.Context, path string, opts LaunchOptions) (*Plugin, erro
 	}
 	p.sockDir = sockDir
 	cmd := exec.Command(abs)
-	cmd.Env = append(append(os.Environ(), "PLUGIN_UNIX_SOCKET_DIR="+sockDir), opts.Env...)
 	setProcAttr(cmd)
 	p.cmd = cmd
 
@@ -129,8 +129,15 @@ func Launch(ctx context.Context, path string, opts LaunchOptions) (*Plugin, erro
 	p.client = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  handshake,
 		VersionedPlugins: hostPlugins(),
-		Cmd:              cmd,
-		SkipHostEnv:      true, // cmd.Env already holds it, with opts.Env winning
+		// go-plugin's variables (cookie, ports, client certificate, the
+		// socket folder inside sockDir) win over opts.Env, which wins over
+		// the host's environment.
+		RunnerFunc: func(_ hclog.Logger, spec *exec.Cmd, _ string) (runner.Runner, error) {
+			cmd.Env = append(append(os.Environ(), opts.Env...), spec.Env...)
+			return newPipeRunner(cmd, stdOut), nil
+		},
+		SkipHostEnv:      true,
+		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: sockDir},
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		StartTimeout:     opts.StartTimeout,

@@ -148,7 +148,8 @@ func TestConformBrokenPython(t *testing.T) {
 		"FAIL  SameSeedSameTrajectory\n      epoch 1: train_loss is ",
 		"FAIL  Cancel\n      the plugin's Train kept running for more than 1s after its context was cancelled",
 		"FAIL  Checkpoint\n      Train sent no checkpoint artifact (kind \"checkpoint\")",
-		"8 checks: 3 passed, 5 failed",
+		`FAIL  NoStdout` + "\n" + `      the plugin wrote to stdout (log to stderr instead): "a stray line on stdout\n`,
+		"8 checks: 2 passed, 6 failed",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
