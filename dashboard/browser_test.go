@@ -142,6 +142,13 @@ func TestSweepPageInChromium(t *testing.T) {
 	}
 	b.Screenshot(t, "sweep-updated.png")
 
+	// lr is sampled log_uniform: its slice and parallel axes are logarithmic.
+	axes := viztest.Eval[string](t, b, `aexp.charts['slice-lr'].getOption().xAxis[0].type + ',' +
+		aexp.charts['parallel'].getOption().parallelAxis.filter(function (a) { return a.name === 'lr'; })[0].type`)
+	if axes != "log,log" {
+		t.Errorf("lr's slice and parallel axes: %s, want log,log", axes)
+	}
+
 	// The spec's description holds a <script> tag: shown as text, never run.
 	shown := viztest.Eval[bool](t, b, `document.querySelector('.intro').textContent.indexOf("<script>alert('spec')</script>") >= 0`)
 	inline := viztest.Eval[int](t, b, `document.querySelectorAll('script:not([src])').length`)
