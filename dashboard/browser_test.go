@@ -217,7 +217,7 @@ func TestSweepPageInChromium(t *testing.T) {
 // originals) load under the dashboard's Content-Security-Policy, and the
 // compare page shows the side-by-side grid, with no script errors.
 func TestRunPageInChromium(t *testing.T) {
-	path, _ := fixture(t)
+	path, w := fixture(t)
 	srv := serve(t, path, dashboard.Options{})
 	b := viztest.NewBrowser(t)
 	for _, page := range []struct {
@@ -235,6 +235,27 @@ func TestRunPageInChromium(t *testing.T) {
 		}
 	}
 	b.Screenshot(t, "failed-run.png")
+
+	// A running run's page follows its epochs.
+	ctx := context.Background()
+	if err := w.StartRun(ctx, 6, store.RunStart{}); err != nil {
+		t.Fatal(err)
+	}
+	b.Run(t, chromedp.Navigate(srv.URL+"/runs/6"))
+	if !b.WaitJS(t, `document.readyState === 'complete'`, 20*time.Second) {
+		t.Fatal("/runs/6 did not load")
+	}
+	time.Sleep(300 * time.Millisecond) // let the event stream connect
+	for e := 1; e <= 2; e++ {
+		if err := w.RecordEpoch(ctx, 6, e, map[string]float64{"val_loss": 0.3 / float64(e), "train_loss": 0.25 / float64(e)}); err != nil {
+			t.Fatal(err)
+		}
+		if !b.WaitJS(t, fmt.Sprintf(`+document.getElementById('curves').dataset.maxEpoch === %d && !document.getElementById('sec-curves').hidden`, e), 10*time.Second) {
+			b.Screenshot(t, "running-run-stale.png")
+			t.Fatalf("epoch %d of the running run did not appear on its page; console errors: %q", e, b.Errors())
+		}
+	}
+	b.Screenshot(t, "running-run.png")
 	if errs := b.Errors(); len(errs) > 0 {
 		t.Errorf("JavaScript errors: %q", errs)
 	}

@@ -199,12 +199,17 @@
   // curvePicker fills the metric <select> and draws the chosen CurveSet.
   A.curvePicker = function (sets, onPick) {
     var sel = document.getElementById('metric'), el = document.getElementById('curves');
-    if (!el) return;
-    if (sel && sets) {
+    if (!el || !sets || !sets.length) return;
+    var pick = 0;
+    if (sel) {
+      // A live update keeps the metric the reader chose.
+      var was = sel.selectedOptions.length ? sel.selectedOptions[0].textContent : '';
       sel.innerHTML = sets.map(function (s, i) { return '<option value="' + i + '">' + esc(s.metric) + '</option>'; }).join('');
+      sets.forEach(function (s, i) { if (s.metric === was) pick = i; });
+      sel.value = String(pick);
       sel.onchange = function () { A.curves(el, sets[+sel.value]); };
     }
-    if (sets && sets.length) A.curves(el, sets[0]);
+    A.curves(el, sets[pick]);
   };
 
   // boot draws a page whose data is inline (the report, /compare, /runs/ID).
@@ -212,8 +217,9 @@
     var node = document.getElementById('aexp-data');
     if (!node) return;
     var d = JSON.parse(node.textContent);
-    if (d.curves && d.curves.length) A.curvePicker(d.curves);
-    else { var s = document.getElementById('sec-curves'); if (s) s.hidden = true; }
+    var any = d.curves && d.curves.length > 0, sec = document.getElementById('sec-curves');
+    if (sec) sec.hidden = !any;
+    if (any) A.curvePicker(d.curves);
     if (d.sweep) A.sweepCharts(d.sweep);
   };
 
