@@ -2,6 +2,8 @@
 
 package sgemm
 
+//go:generate go run gen_kern.go
+
 import "golang.org/x/sys/cpu"
 
 // hasKernel: the kernel needs AVX-512F (and an OS that saves the zmm

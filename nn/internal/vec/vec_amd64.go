@@ -2,6 +2,8 @@
 
 package vec
 
+//go:generate sh gen_avx512.sh
+
 import "golang.org/x/sys/cpu"
 
 // useAVX2 selects the assembly kernels; they need AVX2 and FMA (and an OS
