@@ -27,6 +27,9 @@ type Options struct {
 	// Force continues a sweep whose recorded spec differs from this one
 	// (the stored spec is replaced; recorded runs are kept).
 	Force bool
+	// RetryFailed gives failed and timed-out runs a fresh set of attempts
+	// and of budget.timeout.
+	RetryFailed bool
 
 	Progress Progress  // nil: plain log lines to Log
 	Log      io.Writer // log lines (nil: discarded)
@@ -51,6 +54,10 @@ type Result struct {
 	TargetRun   int64 // a run that reached the objective's target (0: none)
 	Skipped     int   // runs already done/pruned/diverged before this invocation
 	Exhausted   int   // failed runs with no attempts left, not retried
+	// Environment is why the sweep stopped early through no fault of its
+	// runs: their data could not be read, or the store not written. The
+	// runs it hit keep their attempts.
+	Environment error
 }
 
 // Failed is the number of runs that did not finish well.
@@ -170,6 +177,7 @@ type outcome struct {
 	status    string
 	objective float64 // NaN: none
 	err       string
+	env       error // the environment failed (data, store): stop the sweep
 }
 
 // pruneGrace is how long a pruned run may keep streaming (the checkpoint of
@@ -180,6 +188,7 @@ var (
 	errPruned   = errors.New("pruned")
 	errTimedOut = errors.New("timed out")
 	errFailFast = errors.New("another run failed (--fail-fast)")
+	errEnvironment = errors.New("the sweep stopped: another run could not read its data or be recorded")
 )
 
 // Run executes the sweep: it records the sweep and its runs, skips what is
@@ -209,10 +218,9 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 		// no other aexp process writes this store: every running run is an orphan
 		stale = 0
 	}
-	if n, err := e.db.ReclaimStale(bg, stale); err != nil {
+	reclaimed, err := e.db.ReclaimStale(bg, stale)
+	if err != nil {
 		return nil, err
-	} else if n > 0 {
-		fmt.Fprintf(e.opts.Log, "aexp: reclaimed %d run(s) left running by an aexp process that died; they will be retried\n", n)
 	}
 
 	hash := s.Hash()
@@ -233,6 +241,16 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	res.SweepID = sw.ID
+	// A run's owner is the process holding its sweep's lock, which is this
+	// one now: runs of this sweep left running belong to a dead process,
+	// whatever other sweeps run on the store meanwhile.
+	n, err := e.db.ReclaimSweep(bg, sw.ID)
+	if err != nil {
+		return nil, err
+	}
+	if reclaimed += n; reclaimed > 0 {
+		fmt.Fprintf(e.opts.Log, "aexp: reclaimed %d run(s) left running by an aexp process that died; they will be retried\n", reclaimed)
+	}
 
 	specs := make([]store.RunSpec, len(e.c.Runs))
 	for i, r := range e.c.Runs {
@@ -246,7 +264,7 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 
 	pr := newPruner(s.EarlyStop, s.Objective, s.Budget.Epochs)
 	var queue []*job
-	var history []int64
+	var history, retry []int64
 	for i, rec := range recs {
 		r := e.c.Runs[i]
 		switch rec.Status {
@@ -257,6 +275,12 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 			// another live aexp process runs it
 			fmt.Fprintf(e.opts.Log, "aexp: run %d is running in another aexp process; leaving it\n", rec.ID)
 		case store.StatusFailed, store.StatusTimedOut:
+			if e.opts.RetryFailed {
+				retry = append(retry, rec.ID)
+				rec.Attempt = 0
+				queue = append(queue, &job{run: r, rec: rec})
+				continue
+			}
 			if rec.Attempt >= rec.MaxAttempts && !strings.HasPrefix(rec.Error, "aexp process died") {
 				res.Exhausted++
 				continue
@@ -265,6 +289,12 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 		default: // queued, canceled
 			queue = append(queue, &job{run: r, rec: rec, attempt: rec.Attempt})
 		}
+	}
+	if len(retry) > 0 {
+		if err := e.db.RetryRuns(bg, retry); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(e.opts.Log, "aexp: %d failed or timed-out run(s) get a fresh set of attempts (--retry-failed)\n", len(retry))
 	}
 	if e.c.tpe != nil {
 		e.prop = newProposer(e, sw.ID)
@@ -370,6 +400,17 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 			res.Interrupted = true
 		case o := <-results:
 			running--
+			if o.env != nil {
+				if res.Environment == nil {
+					res.Environment = o.env
+					fmt.Fprintf(e.opts.Log, "aexp: run %d: %v; stopping the sweep (this is not the run's fault: it keeps its attempts)\n", o.job.rec.ID, o.env)
+				}
+				if !stopping {
+					stopping = true
+					stopRuns(errEnvironment)
+				}
+				continue
+			}
 			st := o.status
 			// a timed-out run has used its budget.timeout, which counts
 			// the training time of all its attempts: it is not retried
@@ -483,6 +524,7 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 	startRun := func(st Started) error {
 		if err := e.db.StartRun(bg, id, store.RunStart{Attempt: j.attempt + 1, PluginVersion: plug.Info.Version,
 			PluginHash: plug.Hash, Threads: st.Threads, Pid: st.Pid, Host: st.Host, ResumeFrom: rs.from}); err != nil {
+			o.env = fmt.Errorf("the store cannot be written: %w", err)
 			return err
 		}
 		started = true
@@ -530,8 +572,7 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 		switch {
 		case ev.Resumed != nil:
 			if rs.state == nil || ev.Resumed.Epoch != rs.from {
-				recErr = fmt.Errorf("plugin protocol error: resumed from epoch %d, but was sent the state of epoch %d", ev.Resumed.Epoch, rs.from)
-				return recErr
+				return fmt.Errorf("plugin protocol error: resumed from epoch %d, but was sent the state of epoch %d", ev.Resumed.Epoch, rs.from)
 			}
 			if err := e.db.MarkResumed(bg, id, rs.from); err != nil {
 				recErr = err
@@ -555,8 +596,7 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 				rs.from, byEpoch, best = 0, map[int]float64{}, math.NaN()
 			}
 			if ep.Epoch <= rs.from {
-				recErr = fmt.Errorf("plugin protocol error: epoch %d reported after resuming from epoch %d", ep.Epoch, rs.from)
-				return recErr
+				return fmt.Errorf("plugin protocol error: epoch %d reported after resuming from epoch %d", ep.Epoch, rs.from)
 			}
 			if err := e.db.RecordEpoch(bg, id, ep.Epoch, ep.Metrics); err != nil {
 				recErr = err
@@ -582,8 +622,7 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 				return nil
 			}
 			if ev.Artifact.Epoch != lastEpoch {
-				recErr = fmt.Errorf("plugin protocol error: training state of epoch %d after epoch %d", ev.Artifact.Epoch, lastEpoch)
-				return recErr
+				return fmt.Errorf("plugin protocol error: training state of epoch %d after epoch %d", ev.Artifact.Epoch, lastEpoch)
 			}
 			if err := e.db.SaveState(bg, id, *ev.Artifact, plug.Hash, trainSeconds()); err != nil {
 				recErr = err
@@ -659,7 +698,12 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 			}
 		}
 	case recErr != nil:
-		finish(store.RunFinish{Status: store.StatusFailed, Error: "recording the run: " + recErr.Error(), StderrTail: tail})
+		o.env = fmt.Errorf("the store cannot be written: %w", recErr)
+		finish(store.RunFinish{Status: store.StatusFailed, Error: "recording the run: " + recErr.Error(), StderrTail: tail, Refund: true})
+	case errors.Is(trainErr, variant.ErrData) && ctx.Err() == nil:
+		o.env = trainErr
+		finish(store.RunFinish{Status: store.StatusFailed, StderrTail: tail, Refund: true,
+			Error: fmt.Sprintf("%v (not counted as an attempt: fix the data and run the sweep again)", trainErr)})
 	case errors.Is(cause, errPruned):
 		finish(store.RunFinish{Status: store.StatusPruned, Error: pruneMsg})
 	case errors.Is(cause, errTimedOut):
@@ -667,8 +711,8 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 			Error: fmt.Sprintf("timed out after %s (budget.timeout) at epoch %d of %d", fmtDuration(s.Budget.Timeout), lastEpoch, r.Epochs)})
 	case ctx.Err() != nil:
 		why := "interrupted (SIGINT/SIGTERM)"
-		if errors.Is(context.Cause(ctx), errFailFast) {
-			why = errFailFast.Error()
+		if c := context.Cause(ctx); errors.Is(c, errFailFast) || errors.Is(c, errEnvironment) {
+			why = c.Error()
 		}
 		finish(store.RunFinish{Status: store.StatusCanceled, Error: fmt.Sprintf("canceled at epoch %d of %d: %s", lastEpoch, r.Epochs, why), StderrTail: tail})
 	case errors.As(trainErr, &diverged):

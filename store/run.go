@@ -108,6 +108,9 @@ type RunFinish struct {
 	// TrainSeconds is the run's training time across its attempts so far
 	// (0 leaves it as it is).
 	TrainSeconds float64
+	// Refund gives back the attempt that ends here: it failed through no
+	// fault of the run (its data could not be read, the disk was full).
+	Refund bool
 }
 
 // EnsureRuns records the runs of a sweep: runs whose key is new are inserted
@@ -276,8 +279,9 @@ func (db *DB) FinishRun(ctx context.Context, runID int64, f RunFinish) error {
 UPDATE runs SET status = ?, error = ?, stderr_tail = ?, meta_json = ?, finished = ?,
 	heartbeat = CASE WHEN started IS NULL THEN heartbeat ELSE ? END,
 	blas = CASE WHEN blas = '' THEN ? ELSE blas END,
-	train_seconds = max(train_seconds, ?)
-WHERE id = ?`, f.Status, f.Error, tail, meta, fin, fmtTime(tx.now), f.Meta["blas"], f.TrainSeconds, runID)
+	train_seconds = max(train_seconds, ?),
+	attempt = CASE WHEN ? THEN max(attempt - 1, 0) ELSE attempt END
+WHERE id = ?`, f.Status, f.Error, tail, meta, fin, fmtTime(tx.now), f.Meta["blas"], f.TrainSeconds, f.Refund, runID)
 		return err
 	})
 	if err != nil {
@@ -331,6 +335,46 @@ WHERE status = 'running' AND coalesce(heartbeat, started, created) < ?`,
 		return 0, fmt.Errorf("reclaim stale runs: %w", err)
 	}
 	return int(n), nil
+}
+
+// ReclaimSweep marks every running run of a sweep as failed because the
+// aexp process that ran it died; the caller must know that no live process
+// runs the sweep (it holds the sweep's lock). The next attempt retries (and
+// resumes) them whatever their attempts. It returns how many it reclaimed.
+func (db *DB) ReclaimSweep(ctx context.Context, sweepID int64) (int, error) {
+	var n int64
+	err := db.write(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, `
+UPDATE runs SET status = 'failed', finished = ?,
+	error = 'aexp process died: the process that ran this sweep is gone (last heartbeat ' ||
+	        coalesce(heartbeat, started, created) || '); the next aexp sweep retries this run'
+WHERE status = 'running' AND sweep_id = ?`, fmtTime(tx.now), sweepID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reclaim runs of sweep %d: %w", sweepID, err)
+	}
+	return int(n), nil
+}
+
+// RetryRuns gives runs a fresh set of attempts and of training time
+// (aexp sweep --retry-failed); their recorded epochs and training state
+// stay, so they resume.
+func (db *DB) RetryRuns(ctx context.Context, runIDs []int64) error {
+	ids, _ := json.Marshal(runIDs)
+	err := db.write(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE runs SET attempt = 0, train_seconds = 0
+WHERE id IN (SELECT value FROM json_each(?))`, string(ids))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("retry runs: %w", err)
+	}
+	return nil
 }
 
 // GetRun returns one run with its params, or an error wrapping ErrNotFound.

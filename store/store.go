@@ -122,6 +122,9 @@ func open(path string, target int) (*DB, error) {
 			return nil, fmt.Errorf("open store %q: %w", path, err)
 		}
 	}
+	if err := checkForeign(path); err != nil {
+		return nil, err
+	}
 	w, err := sql.Open("sqlite3", dsn(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("open store %q: %w", path, err)
@@ -219,6 +222,50 @@ func OpenReadOnly(path string) (*DB, error) {
 		}
 	}
 	return &DB{path: path, r: r, Now: time.Now}, nil
+}
+
+// ApplicationID marks aexp stores (PRAGMA application_id, "aexp" in ASCII;
+// set by migration 3).
+const ApplicationID = 0x61657870
+
+// checkForeign refuses a file that is not an aexp store before anything
+// writes to it (opening it for writing would already switch it to WAL): a
+// database with another application id, or with tables but neither aexp's
+// application id nor aexp's schema (older aexp stores have no application
+// id). A missing or empty file is fine.
+func checkForeign(path string) error {
+	st, err := os.Stat(path)
+	if err != nil || st.Size() == 0 {
+		return nil // created by Open, or an error Open reports better
+	}
+	if st.IsDir() {
+		return fmt.Errorf("open store %q: is a directory", path)
+	}
+	r, err := sql.Open("sqlite3", dsn(path, true))
+	if err != nil {
+		return fmt.Errorf("open store %q: %w", path, err)
+	}
+	defer r.Close()
+	var app, version, tables, ours int
+	err = r.QueryRow(`SELECT (SELECT application_id FROM pragma_application_id), (SELECT user_version FROM pragma_user_version),
+	(SELECT count(*) FROM sqlite_schema), (SELECT count(*) FROM sqlite_schema WHERE name IN ('schema_migrations', 'runs'))`).
+		Scan(&app, &version, &tables, &ours)
+	var se sqlite3.Error
+	if errors.As(err, &se) && se.Code == sqlite3.ErrCantOpen {
+		return nil // a WAL store in a read-only folder: Open says why it cannot write
+	}
+	if err != nil {
+		return fmt.Errorf("open store %q: not an SQLite database: %w", path, formatError(err))
+	}
+	switch {
+	case app == ApplicationID:
+		return nil
+	case app != 0:
+		return fmt.Errorf("open store %q: not an aexp database (it belongs to another program: application_id %#x); use another --db", path, app)
+	case tables > 0 && (version == 0 || ours < 2):
+		return fmt.Errorf("open store %q: not an aexp database (it has %d tables and views but no aexp schema); aexp will not add its tables to it: use another --db", path, tables)
+	}
+	return nil
 }
 
 // Path returns the database file's path.

@@ -259,12 +259,12 @@ func (t *trainer[C]) Train(ctx context.Context, req variant.TrainRequest, emit f
 	if data == nil {
 		var err error
 		if data, err = dataset.Resolve(req.Dataset, req.DataDir, req.TrainLimit, req.TestLimit); err != nil {
-			return err
+			return fmt.Errorf("%w: %w", variant.ErrData, err)
 		}
 	}
 	all, test, err := data.Load()
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", variant.ErrData, err)
 	}
 	r := &run[C]{name: t.spec.Name, req: req, emit: emit, test: test, shape: all.Shape(), eg: nn.NewGraph()}
 	r.eg.Train, r.eg.NoGrad = false, true

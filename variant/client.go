@@ -315,6 +315,8 @@ func (p *Plugin) callError(ctx context.Context, op string, err error) error {
 		return fmt.Errorf("%w: %s", ErrInvalidParams, strings.TrimPrefix(st.Message(), ErrInvalidParams.Error()+": "))
 	case codes.Unimplemented:
 		return fmt.Errorf("%w: %s", ErrUnimplemented, st.Message())
+	case codes.FailedPrecondition:
+		return fmt.Errorf("%w: %s", ErrData, strings.TrimPrefix(st.Message(), ErrData.Error()+": "))
 	case codes.Unknown:
 		// The variant returned an error; the process is fine.
 		if !p.client.Exited() {

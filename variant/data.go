@@ -1,6 +1,7 @@
 package variant
 
 import (
+	"fmt"
 	"path/filepath"
 
 	"github.com/aexp/aexp/dataset"
@@ -16,7 +17,7 @@ func resolveData(name, dataDir string, trainLimit, testLimit int) (*dataset.Cont
 	}
 	c, err := dataset.Resolve(name, dataDir, trainLimit, testLimit)
 	if err != nil {
-		return nil, dataDir, err
+		return nil, dataDir, fmt.Errorf("%w: %w", ErrData, err)
 	}
 	if name == "mnist" && dataDir == "" {
 		dataDir = filepath.Dir(c.TrainFile)

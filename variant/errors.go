@@ -16,6 +16,14 @@ var ErrUnimplemented = errors.New("variant: capability not implemented by the pl
 // of a Train call that the plugin rejected for its parameters.
 var ErrInvalidParams = errors.New("invalid parameters")
 
+// ErrData marks a run whose data cannot be read: a dataset file that is
+// missing, unreadable or corrupt. It is the environment's fault, not the
+// run's: the host stops the sweep without spending the run's attempts, and
+// the next `aexp sweep` (after the data is fixed) runs it again. A Variant
+// returns an error wrapping it (fmt.Errorf("%w: ...", variant.ErrData));
+// the host-side Train returns one matching it with errors.Is.
+var ErrData = errors.New("the run's data cannot be read")
+
 // ParamError is one problem with one parameter. [Validate] and [Decode]
 // return one per bad parameter, joined with errors.Join.
 type ParamError struct {

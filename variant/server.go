@@ -255,6 +255,8 @@ func toStatus(ctx context.Context, err error) error {
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, ErrUnimplemented):
 		return status.Error(codes.Unimplemented, err.Error())
+	case errors.Is(err, ErrData):
+		return status.Error(codes.FailedPrecondition, err.Error())
 	}
 	return status.Error(codes.Unknown, err.Error())
 }

@@ -27,7 +27,10 @@ everything in the SQLite store and print a leaderboard.
 
 Running the same spec again resumes it: finished runs are skipped, failed,
 timed-out, canceled and interrupted runs are retried (failed ones up to
-budget.attempts). A spec whose runs changed is refused unless --force;
+budget.attempts; --retry-failed gives them fresh attempts), each continuing
+from its last completed epoch. A missing or corrupt dataset or a store that
+cannot be written (disk full) stops the sweep with exit status 1 without
+spending attempts. A spec whose runs changed is refused unless --force;
 budget fields (run_cap, samples, parallel, threads, timeout, attempts, target,
 keep) may always change.
 
@@ -40,6 +43,7 @@ Examples:
   aexp sweep --parallel 2 --threads 1 sweeps/rnn.toml   # one BLAS thread per run
   aexp sweep --dry-run sweeps/vae.toml      # the same as: aexp plan sweeps/vae.toml
   aexp sweep --force sweeps/vae.toml        # continue a sweep whose spec changed
+  aexp sweep --retry-failed sweeps/vae.toml # failed runs get budget.attempts again
   aexp sweep sweeps/vae.toml --set lr=3e-4 --set 'latent=[2, 4]'   # override params (recorded with the sweep)
   aexp sweep sweeps/dense.toml --set 'hidden=[[256,32]]' --set budget.epochs=2
   aexp sweep --nats nats://10.0.0.5:4222 sweeps/vae.toml   # train on aexp workers
@@ -80,6 +84,7 @@ type sweepFlags struct {
 	pluginDir                       string
 	parallel, threads               int
 	dryRun, failFast, force, asJSON bool
+	retryFailed                     bool
 	noValidate, verbose, plain      bool
 	sets                            setFlags
 	nats                            func() cluster.ConnOptions
@@ -120,6 +125,7 @@ func sweepCommand(ctx context.Context, name string, args []string, stdout, stder
 		fs.BoolVar(&f.dryRun, "dry-run", false, "print the expanded runs and exit (the same as aexp plan)")
 		fs.BoolVar(&f.failFast, "fail-fast", false, "stop the sweep at the first failed run (the others are canceled)")
 		fs.BoolVar(&f.force, "force", false, "continue a sweep whose recorded spec differs from this one")
+		fs.BoolVar(&f.retryFailed, "retry-failed", false, "give failed and timed-out runs a fresh set of attempts (and budget.timeout); they resume from their last epoch")
 		fs.BoolVar(&f.verbose, "v", false, "verbose: also the plugins' log lines")
 		fs.BoolVar(&f.plain, "plain", false, "plain log lines instead of progress bars, even on a terminal")
 		f.nats = natsFlags(fs)
@@ -179,7 +185,8 @@ func sweepCommand(ctx context.Context, name string, args []string, stdout, stder
 	}
 	defer db.Close()
 
-	opts := orchestrator.Options{Parallel: f.parallel, Threads: f.threads, FailFast: f.failFast, Force: f.force, Verbose: f.verbose}
+	opts := orchestrator.Options{Parallel: f.parallel, Threads: f.threads, FailFast: f.failFast, Force: f.force,
+		RetryFailed: f.retryFailed, Verbose: f.verbose}
 	opts.Progress, opts.Log = sweepProgress(stderr, f.plain, f.verbose)
 	if co := f.nats(); co.URL != "" {
 		spec := plan.Spec
@@ -241,6 +248,8 @@ func sweepCommand(ctx context.Context, name string, args []string, stdout, stder
 		return err
 	}
 	switch {
+	case res.Environment != nil:
+		return fmt.Errorf("stopped: %w\nThe affected runs keep their attempts; fix the cause and run the same command again", res.Environment)
 	case res.Interrupted:
 		return withCode(exitInterrupted, fmt.Errorf("interrupted: running runs were canceled; run the same command again to resume"))
 	case res.Failed() > 0 || res.FailedFast:
