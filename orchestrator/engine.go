@@ -185,9 +185,9 @@ type outcome struct {
 const pruneGrace = time.Second
 
 var (
-	errPruned   = errors.New("pruned")
-	errTimedOut = errors.New("timed out")
-	errFailFast = errors.New("another run failed (--fail-fast)")
+	errPruned      = errors.New("pruned")
+	errTimedOut    = errors.New("timed out")
+	errFailFast    = errors.New("another run failed (--fail-fast)")
 	errEnvironment = errors.New("the sweep stopped: another run could not read its data or be recorded")
 )
 

@@ -271,14 +271,38 @@ func checkForeign(path string) error {
 // Path returns the database file's path.
 func (db *DB) Path() string { return db.path }
 
-// Close closes the database. The writer checkpoints the WAL on close.
+// Close closes the database.
+//
+// The last connection to close a WAL database normally checkpoints it and
+// deletes the WAL under an exclusive lock: a reader starting meanwhile (the
+// sqlite3 shell has no busy timeout) gets "database is locked". So the
+// writer checkpoints passively first (that never blocks readers) and closes
+// while one of the read-only connections is still open, which makes it
+// skip the exclusive step; read-only connections never take it. The WAL
+// file stays, emptied into the database, for the next writer to reuse.
 func (db *DB) Close() error {
 	var errs []error
+	if db.w != nil {
+		ctx := context.Background()
+		_, _ = db.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+		var hold *sql.Conn
+		if db.r != nil {
+			if c, err := db.r.Conn(ctx); err == nil {
+				var n int
+				if c.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&n) == nil {
+					hold = c // it has the database open
+				} else {
+					c.Close()
+				}
+			}
+		}
+		errs = append(errs, db.w.Close())
+		if hold != nil {
+			hold.Close()
+		}
+	}
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
-	}
-	if db.w != nil {
-		errs = append(errs, db.w.Close())
 	}
 	return errors.Join(errs...)
 }

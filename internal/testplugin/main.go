@@ -23,6 +23,10 @@
 //	log_every     int    1     emit a Log event every N epochs (0 = never)
 //	mode          string "toy" unused except for choices tests: one of toy, fancy
 //
+// With the environment variable AEXP_TESTPLUGIN_ONCE set to a folder,
+// panic_at, exit_at and fail_at fire only once per run key (a marker file
+// in that folder remembers it): a transient fault that a retry survives.
+//
 // Behaviour before the handshake is driven by the environment variable
 // AEXP_TESTPLUGIN_MODE (set through LaunchOptions.Env):
 //
@@ -127,15 +131,18 @@ func (t toy) Train(ctx context.Context, req variant.TrainRequest, emit func(vari
 	}
 	for epoch := first; epoch <= req.Epochs; epoch++ {
 		start := time.Now()
-		switch epoch {
-		case cfg.PanicAt:
-			panic(fmt.Sprintf("testplugin: panic at epoch %d", epoch))
-		case cfg.ExitAt:
-			log.Printf("testplugin: exiting with status 3 at epoch %d", epoch)
-			os.Exit(3)
-		case cfg.FailAt:
-			return fmt.Errorf("testplugin: failing at epoch %d", epoch)
-		case cfg.StdoutAt:
+		if (epoch == cfg.PanicAt || epoch == cfg.ExitAt || epoch == cfg.FailAt) && firstTime(req.RunKey, epoch) {
+			switch epoch {
+			case cfg.PanicAt:
+				panic(fmt.Sprintf("testplugin: panic at epoch %d", epoch))
+			case cfg.ExitAt:
+				log.Printf("testplugin: exiting with status 3 at epoch %d", epoch)
+				os.Exit(3)
+			case cfg.FailAt:
+				return fmt.Errorf("testplugin: failing at epoch %d", epoch)
+			}
+		}
+		if epoch == cfg.StdoutAt {
 			fmt.Println("testplugin: this line on stdout is a protocol violation")
 		}
 		if cfg.SleepMS > 0 {
@@ -193,6 +200,21 @@ func (t toy) Train(ctx context.Context, req variant.TrainRequest, emit func(vari
 		Metrics: map[string]float64{"test_mse": 1.2 * last, "pca_mse": 1.5 * noise, "toy_metric": 2 * last},
 		Meta:    map[string]string{"blas": "none", "params": "1"},
 	}})
+}
+
+// firstTime reports whether a fault at epoch should fire: always, unless
+// AEXP_TESTPLUGIN_ONCE names a folder where it already fired for this run.
+func firstTime(runKey string, epoch int) bool {
+	dir := os.Getenv("AEXP_TESTPLUGIN_ONCE")
+	if dir == "" {
+		return true
+	}
+	f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("%s-%d", runKey, epoch)), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
 }
 
 // checkpoint builds a deterministic safetensors file with one tensor "w".
