@@ -700,7 +700,7 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 	case recErr != nil:
 		o.env = fmt.Errorf("the store cannot be written: %w", recErr)
 		finish(store.RunFinish{Status: store.StatusFailed, Error: "recording the run: " + recErr.Error(), StderrTail: tail, Refund: true})
-	case errors.Is(trainErr, variant.ErrData) && ctx.Err() == nil:
+	case errors.Is(trainErr, variant.ErrData):
 		o.env = trainErr
 		finish(store.RunFinish{Status: store.StatusFailed, StderrTail: tail, Refund: true,
 			Error: fmt.Sprintf("%v (not counted as an attempt: fix the data and run the sweep again)", trainErr)})
