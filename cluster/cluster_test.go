@@ -75,11 +75,16 @@ func startWorker(t testing.TB, url string, slots int, log *buildtest.SyncBuffer)
 // locally otherwise. It returns the result and the store's path.
 func sweep(t testing.TB, ctx context.Context, url, dir, text string, log *buildtest.SyncBuffer) (*orchestrator.Result, string) {
 	t.Helper()
-	specPath := filepath.Join(dir, "s.toml")
-	if err := os.WriteFile(specPath, []byte(text), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "s.toml"), []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	spec, err := orchestrator.ParseFile(specPath)
+	return sweepWith(t, ctx, cluster.ConnOptions{URL: url}, dir, log)
+}
+
+// sweepWith runs dir/s.toml, remotely when co.URL is set.
+func sweepWith(t testing.TB, ctx context.Context, co cluster.ConnOptions, dir string, log *buildtest.SyncBuffer) (*orchestrator.Result, string) {
+	t.Helper()
+	spec, err := orchestrator.ParseFile(filepath.Join(dir, "s.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,8 +104,8 @@ func sweep(t testing.TB, ctx context.Context, url, dir, text string, log *buildt
 	}
 	defer db.Close()
 	opts := orchestrator.Options{Log: log}
-	if url != "" {
-		rem, err := cluster.NewRemote(ctx, cluster.RemoteOptions{Conn: cluster.ConnOptions{URL: url},
+	if co.URL != "" {
+		rem, err := cluster.NewRemote(ctx, cluster.RemoteOptions{Conn: co,
 			ID: cluster.CoordinatorID(dbPath, spec.Name), AckWait: ackWait, Log: log})
 		if err != nil {
 			t.Fatal(err)
@@ -244,5 +249,64 @@ func TestSweepOnWorkers(t *testing.T) {
 	var n int
 	if err := hosts.QueryRow(`SELECT count(*) FROM runs WHERE host != '' AND pid > 0`).Scan(&n); err != nil || n != 8 {
 		t.Fatalf("runs with host and pid: %d, %v", n, err)
+	}
+}
+
+// TestLeastPrivilege runs a sweep through a server configured with
+// testdata/least-privilege.conf (the README's setup): the coordinator and
+// the workers authenticate as their users and need nothing more than the
+// subjects listed there; artifacts and requests above the inline limit
+// take the object store path.
+func TestLeastPrivilege(t *testing.T) {
+	opts, err := server.ProcessConfigFile("testdata/least-privilege.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Host, opts.Port, opts.StoreDir, opts.NoLog, opts.NoSigs = "127.0.0.1", server.RANDOM_PORT, t.TempDir(), true, true
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	t.Cleanup(ns.Shutdown)
+	url := ns.ClientURL()
+	coord := cluster.ConnOptions{URL: url, User: "coordinator", Password: "coordinator-secret"}
+	// the coordinator creates the streams and buckets first
+	if _, err := cluster.Workers(context.Background(), coord); err != nil {
+		t.Fatal(err)
+	}
+	var wlog, clog buildtest.SyncBuffer
+	bin := plugins(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for range 2 {
+		w, err := cluster.NewWorker(ctx, cluster.WorkerOptions{Conn: cluster.ConnOptions{URL: url, User: "worker", Password: "worker-secret"},
+			Plugins: map[string]string{"test": filepath.Join(bin, "aexp-variant-test")}, Slots: 2, AckWait: ackWait,
+			CacheDir: t.TempDir(), Log: &wlog})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { _ = w.Run(ctx) }()
+	}
+	// a worker may not pose as a coordinator
+	if _, err := cluster.NewRemote(ctx, cluster.RemoteOptions{Conn: cluster.ConnOptions{URL: url, User: "worker", Password: "worker-secret"},
+		ID: "cforged"}); err == nil {
+		t.Error("a worker's credentials started a coordinator")
+	}
+	dir := t.TempDir()
+	specPath := filepath.Join(dir, "s.toml")
+	if err := os.WriteFile(specPath, []byte(fmt.Sprintf(testSpec, "leastpriv", "[0.01, 0.6]", 0)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := sweepWith(t, ctx, coord, dir, &clog)
+	if res.Counts[store.StatusDone] != 8 {
+		t.Fatalf("counts %v\ncoordinator:\n%s\nworkers:\n%s", res.Counts, &clog, &wlog)
+	}
+	ws, err := cluster.Workers(ctx, coord)
+	if err != nil || len(ws) != 2 {
+		t.Fatalf("workers %v, %v", ws, err)
 	}
 }
