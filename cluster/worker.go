@@ -411,25 +411,35 @@ func (w *Worker) take(ctx context.Context, m jetstream.Msg, p *orchestrator.Plug
 		cancel(errLostConn)
 	}
 
-	pub := &publisher{w: w, coord: rm.Coord, token: rm.Token, delivery: md.NumDelivered}
+	pub := newPublisher(w, rm.Coord, rm.Token, md.NumDelivered, func() error {
+		if c := context.Cause(rctx); errors.Is(c, errLostConn) || errors.Is(c, errSuperseded) || ctx.Err() != nil {
+			return c
+		}
+		return nil
+	})
 	end := w.train(rctx, pub, reply, p, rm)
+	pubErr := pub.flush()
 	cause := context.Cause(rctx)
 	var ce *cancelError
 	switch {
-	case errors.Is(cause, errLostConn), errors.Is(cause, errSuperseded):
-		// never ack: the run is (or will be) another worker's
+	case errors.Is(cause, errSuperseded):
+		// never ack: the run is another worker's now
+		fmt.Fprintf(w.log, "aexp: worker: run %d was given to another worker; stopped it here\n", rm.RunID)
+		return
+	case errors.Is(cause, errLostConn):
+		// never ack: JetStream gives the run to a worker after the ack wait
 		return
 	case errors.Is(cause, errShutdown) || (ctx.Err() != nil && !errors.As(cause, &ce)):
 		_ = m.Nak() // back to the queue at once
 		return
-	case pub.err != nil:
-		fmt.Fprintf(w.log, "aexp: worker: run %d: events cannot reach the coordinator (%v); back to the queue\n", rm.RunID, pub.err)
+	case pubErr != nil:
+		fmt.Fprintf(w.log, "aexp: worker: run %d: events cannot reach the coordinator (%v); back to the queue\n", rm.RunID, pubErr)
 		_ = m.NakWithDelay(time.Second)
 		return
 	case errors.As(cause, &ce):
 		end = &End{Kind: EndCanceled, Msg: ce.reason, StderrTail: end.StderrTail}
 	}
-	if err := pub.send(EventMsg{End: end}); err != nil {
+	if err := pub.publish(EventMsg{End: end}); err != nil {
 		_ = m.NakWithDelay(time.Second)
 		return
 	}
@@ -541,43 +551,104 @@ func (w *Worker) dataFile(ctx context.Context, d *DataRef) (string, error) {
 	return path, w.c.getFile(ctx, d.SHA256, d.Size, path)
 }
 
-// publisher publishes the events of one delivery, numbered, to JetStream.
+// publisher publishes the events of one delivery, numbered, in order, to
+// JetStream. Events are queued and published by one goroutine, so the
+// plugin keeps training while an artifact uploads; the queue is short, so a
+// slow server slows the plugin down instead of filling memory.
 type publisher struct {
 	w        *Worker
 	coord    string
 	token    string
 	delivery uint64
-	mu       sync.Mutex
-	seq      uint64
-	err      error
+	q        chan queued
+	done     chan struct{}
+	seq      uint64       // owned by the goroutine
+	stop     func() error // non-nil: give up publishing (the run is no longer ours)
+
+	mu  sync.Mutex
+	err error
+}
+
+// queued is an event waiting to be published; an artifact's bytes become
+// a Blob (inline or in the object store) just before.
+type queued struct {
+	m    EventMsg
+	data []byte
+}
+
+func newPublisher(w *Worker, coord, token string, delivery uint64, stop func() error) *publisher {
+	p := &publisher{w: w, coord: coord, token: token, delivery: delivery, q: make(chan queued, 8), done: make(chan struct{}), stop: stop}
+	go func() {
+		defer close(p.done)
+		for it := range p.q {
+			if p.failed() != nil {
+				continue
+			}
+			if a := it.m.Artifact; a != nil {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				b, err := p.w.c.putBlob(ctx, it.data)
+				cancel()
+				if err != nil {
+					p.fail(err)
+					continue
+				}
+				a.Blob = b
+			}
+			if err := p.publish(it.m); err != nil {
+				p.fail(err)
+			}
+		}
+	}()
+	return p
 }
 
 // event is the emit function given to the plugin's Train stream.
 func (p *publisher) event(ev variant.Event) error {
-	var m EventMsg
+	var it queued
 	switch {
 	case ev.Epoch != nil:
-		m.Epoch = &EpochMsg{Epoch: ev.Epoch.Epoch, Metrics: ev.Epoch.Metrics}
+		it.m.Epoch = &EpochMsg{Epoch: ev.Epoch.Epoch, Metrics: ev.Epoch.Metrics}
 	case ev.Log != nil:
-		m.Log = &LogMsg{Level: ev.Log.Level, Text: ev.Log.Text}
+		it.m.Log = &LogMsg{Level: ev.Log.Level, Text: ev.Log.Text}
 	case ev.Artifact != nil:
 		a := ev.Artifact
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		b, err := p.w.c.putBlob(ctx, a.Data)
-		cancel()
-		if err != nil {
-			p.fail(err)
-			return err
-		}
-		m.Artifact = &ArtifactMsg{Kind: a.Kind, Name: a.Name, Epoch: a.Epoch, Format: a.Format, Meta: a.Meta, Blob: b}
+		it.m.Artifact = &ArtifactMsg{Kind: a.Kind, Name: a.Name, Epoch: a.Epoch, Format: a.Format, Meta: a.Meta}
+		it.data = a.Data
 	case ev.Final != nil:
-		m.Final = &FinalMsg{Metrics: ev.Final.Metrics, Meta: ev.Final.Meta}
+		it.m.Final = &FinalMsg{Metrics: ev.Final.Metrics, Meta: ev.Final.Meta}
 	case ev.Resumed != nil:
-		m.Resumed = &ResumedMsg{Epoch: ev.Resumed.Epoch}
+		it.m.Resumed = &ResumedMsg{Epoch: ev.Resumed.Epoch}
 	default:
 		return nil
 	}
-	return p.send(m)
+	return p.send(it.m, it.data)
+}
+
+// send queues an event; it fails once an earlier one could not be
+// published.
+func (p *publisher) send(m EventMsg, data ...[]byte) error {
+	if err := p.failed(); err != nil {
+		return err
+	}
+	it := queued{m: m}
+	if len(data) > 0 {
+		it.data = data[0]
+	}
+	p.q <- it
+	return nil
+}
+
+// flush waits until everything queued is published.
+func (p *publisher) flush() error {
+	close(p.q)
+	<-p.done
+	return p.failed()
+}
+
+func (p *publisher) failed() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
 }
 
 func (p *publisher) fail(err error) {
@@ -588,19 +659,17 @@ func (p *publisher) fail(err error) {
 	p.mu.Unlock()
 }
 
-// send publishes one event and waits for JetStream to have it, retrying
+// publish sends one event and waits for JetStream to have it, retrying
 // through a short reconnect.
-func (p *publisher) send(m EventMsg) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.err != nil {
-		return p.err
-	}
+func (p *publisher) publish(m EventMsg) error {
 	p.seq++
 	m.V, m.Token, m.Delivery, m.Seq, m.Worker = ProtocolVersion, p.token, p.delivery, p.seq, p.w.id
 	data := encode(m)
 	var err error
 	for try := 0; try < 5; try++ {
+		if err := p.stop(); err != nil {
+			return err
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_, err = p.w.c.JS.Publish(ctx, eventSubject(p.coord), data,
 			jetstream.WithMsgID(fmt.Sprintf("%s.%d.%d", p.token, p.delivery, p.seq)))
@@ -610,7 +679,6 @@ func (p *publisher) send(m EventMsg) error {
 		}
 		time.Sleep(time.Duration(try+1) * 200 * time.Millisecond)
 	}
-	p.err = err
 	return err
 }
 
