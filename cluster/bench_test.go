@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -123,26 +124,39 @@ func BenchmarkDistributed(b *testing.B) {
 		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + os.Getenv("HOME"), "AEXP_PLUGIN_DIR=", "GOMODCACHE=" + gomodcache()}
 		startProc(b, cmd)
 	}
-	run := func(b *testing.B, remote bool) {
-		for i := range b.N {
-			dir := b.TempDir()
-			if err := os.WriteFile(filepath.Join(dir, "s.toml"), []byte(fmt.Sprintf(benchSpec, fmt.Sprint("b", i))), 0o644); err != nil {
-				b.Fatal(err)
-			}
-			args := []string{"sweep", "--plugin-dir", bin, "--plain", "--db", "aexp.db"}
-			if remote {
-				args = append(args, "--nats", url)
-			}
-			cmd := exec.Command(filepath.Join(bin, "aexp"), append(args, "s.toml")...)
-			cmd.Dir = dir
-			cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + os.Getenv("HOME"), "AEXP_PLUGIN_DIR=", "GOMODCACHE=" + gomodcache(), "AEXP_DB="}
-			start := time.Now()
-			if out, err := cmd.CombinedOutput(); err != nil {
-				b.Fatalf("%v\n%s", err, out)
-			}
-			b.ReportMetric(time.Since(start).Seconds(), "s/sweep")
+	sweepOnce := func(b *testing.B, name string, remote bool) float64 {
+		dir := b.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "s.toml"), []byte(fmt.Sprintf(benchSpec, name)), 0o644); err != nil {
+			b.Fatal(err)
 		}
+		args := []string{"sweep", "--plugin-dir", bin, "--plain", "--db", "aexp.db"}
+		if remote {
+			args = append(args, "--nats", url)
+		}
+		cmd := exec.Command(filepath.Join(bin, "aexp"), append(args, "s.toml")...)
+		cmd.Dir = dir
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + os.Getenv("HOME"), "AEXP_PLUGIN_DIR=", "GOMODCACHE=" + gomodcache(), "AEXP_DB="}
+		start := time.Now()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("%v\n%s", err, out)
+		}
+		return time.Since(start).Seconds()
 	}
-	b.Run("local", func(b *testing.B) { run(b, false) })
-	b.Run("nats", func(b *testing.B) { run(b, true) })
+	// local and distributed sweeps alternate, so that the load of a shared
+	// machine weighs on both alike; the ratio is the median of the pairs'
+	var local, remote, ratios []float64
+	for i := range b.N {
+		l := sweepOnce(b, fmt.Sprint("l", i), false)
+		r := sweepOnce(b, fmt.Sprint("r", i), true)
+		local, remote, ratios = append(local, l), append(remote, r), append(ratios, r/l)
+	}
+	b.ReportMetric(median(local), "local-s/sweep")
+	b.ReportMetric(median(remote), "nats-s/sweep")
+	b.ReportMetric(median(ratios), "nats/local")
+}
+
+func median(xs []float64) float64 {
+	ys := slices.Clone(xs)
+	slices.Sort(ys)
+	return ys[len(ys)/2]
 }

@@ -6,6 +6,8 @@ package cluster_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"database/sql"
 	"fmt"
 	"os"
@@ -32,11 +34,18 @@ const ackWait = 2 * time.Second
 // one was.
 func startServer(t testing.TB, storeDir string, port int) *server.Server {
 	t.Helper()
+	return startServerWith(t, &server.Options{JetStream: true}, storeDir, port)
+}
+
+// startServerWith starts a server with opts (a config file's, say) on
+// 127.0.0.1.
+func startServerWith(t testing.TB, opts *server.Options, storeDir string, port int) *server.Server {
+	t.Helper()
 	if port == 0 {
 		port = server.RANDOM_PORT
 	}
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true,
-		StoreDir: storeDir, NoLog: true, NoSigs: true})
+	opts.Host, opts.Port, opts.StoreDir, opts.NoLog, opts.NoSigs = "127.0.0.1", port, storeDir, true, true
+	ns, err := server.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,17 +271,7 @@ func TestLeastPrivilege(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.Host, opts.Port, opts.StoreDir, opts.NoLog, opts.NoSigs = "127.0.0.1", server.RANDOM_PORT, t.TempDir(), true, true
-	ns, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(ns.Shutdown)
-	url := ns.ClientURL()
+	url := startServerWith(t, opts, t.TempDir(), 0).ClientURL()
 	coord := cluster.ConnOptions{URL: url, User: "coordinator", Password: "coordinator-secret"}
 	// the coordinator creates the streams and buckets first
 	if _, err := cluster.Workers(context.Background(), coord); err != nil {
@@ -308,5 +307,42 @@ func TestLeastPrivilege(t *testing.T) {
 	ws, err := cluster.Workers(ctx, coord)
 	if err != nil || len(ws) != 2 {
 		t.Fatalf("workers %v, %v", ws, err)
+	}
+}
+
+// TestDatasetFile: a csv: file named in the spec is published once by the
+// coordinator (by sha256) and fetched by the workers, which train on their
+// copy.
+func TestDatasetFile(t *testing.T) {
+	ns := startServer(t, t.TempDir(), 0)
+	var wlog, clog buildtest.SyncBuffer
+	bin := plugins(t)
+	cache := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w, err := cluster.NewWorker(ctx, cluster.WorkerOptions{Conn: cluster.ConnOptions{URL: ns.ClientURL()},
+		Plugins: map[string]string{"test": filepath.Join(bin, "aexp-variant-test")}, Slots: 2, AckWait: ackWait,
+		CacheDir: cache, Log: &wlog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = w.Run(ctx) }()
+	dir := t.TempDir()
+	var csv strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&csv, "%d,%d,%d,%d\n", i, i+1, i+2, i+3)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "series.csv"), []byte(csv.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := strings.Replace(fmt.Sprintf(testSpec, "csvdata", "0.01", 0), `dataset = "sines"`, `dataset = "csv:series.csv"`, 1)
+	res, _ := sweep(t, ctx, ns.ClientURL(), dir, spec, &clog)
+	if res.Counts[store.StatusDone] != 4 {
+		t.Fatalf("counts %v\ncoordinator:\n%s\nworker:\n%s", res.Counts, &clog, &wlog)
+	}
+	sum := sha256.Sum256([]byte(csv.String()))
+	got, err := os.ReadFile(filepath.Join(cache, hex.EncodeToString(sum[:]), "series.csv"))
+	if err != nil || string(got) != csv.String() {
+		t.Fatalf("the worker's copy of the dataset: %v", err)
 	}
 }

@@ -188,5 +188,9 @@ func TestCoordinatorRestart(t *testing.T) {
 		t.Fatalf("restarted coordinator: %v\n%s\nworkers:\n%s", err, log2, &wlog)
 	}
 	epochsOnce(t, filepath.Join(dir, "aexp.db"), 4, 4)
+	var resumed int
+	if err := openRO(t, filepath.Join(dir, "aexp.db")).QueryRow(`SELECT count(*) FROM runs WHERE resumes > 0`).Scan(&resumed); err != nil || resumed == 0 {
+		t.Errorf("no run resumed from the state recorded before the crash (%v):\n%s", err, log2)
+	}
 	noPlugins(t)
 }
