@@ -77,17 +77,20 @@ threads = 1
 lr = [%s]
 `, workers*slots, strings.Join(lrs, ", "))
 	b.ResetTimer()
+	var secs []float64
 	for range b.N {
 		var log buildtest.SyncBuffer
 		start := time.Now()
 		res, _ := sweep(b, context.Background(), url, b.TempDir(), spec, &log)
-		el := time.Since(start)
+		secs = append(secs, time.Since(start).Seconds())
 		if res.Counts[store.StatusDone] != runs {
 			b.Fatalf("counts %v\n%s", res.Counts, &log)
 		}
-		b.ReportMetric(float64(runs)/el.Seconds(), "runs/s")
-		b.ReportMetric(el.Seconds()*1000/float64(runs), "ms/run")
 	}
+	// the whole sweep: validation, recording the 2,000 runs, training them
+	el := median(secs)
+	b.ReportMetric(float64(runs)/el, "runs/s")
+	b.ReportMetric(el*1000/float64(runs), "ms/run")
 }
 
 const benchSpec = `name = "%s"

@@ -75,11 +75,18 @@ type Remote struct {
 
 var _ orchestrator.Executor = (*Remote)(nil)
 
+// delivered is an event of the believed delivery, decoded once, with the
+// message to ack once it is recorded.
+type delivered struct {
+	msg jetstream.Msg
+	ev  *EventMsg
+}
+
 // remoteAttempt is one attempt in flight.
 type remoteAttempt struct {
 	token  string
 	task   *orchestrator.Task
-	events chan jetstream.Msg
+	events chan delivered
 
 	mu         sync.Mutex
 	delivery   uint64 // the delivery believed in; 0: none yet
@@ -193,7 +200,7 @@ func (r *Remote) KillAll() {
 func (r *Remote) Train(ctx context.Context, t orchestrator.Task, emit func(variant.Event) error) (string, error) {
 	rnd := make([]byte, 4)
 	_, _ = rand.Read(rnd)
-	a := &remoteAttempt{task: &t, events: make(chan jetstream.Msg, 256),
+	a := &remoteAttempt{task: &t, events: make(chan delivered, 256),
 		token: fmt.Sprintf("%d-%d-%s", t.RunID, t.Attempt, hex.EncodeToString(rnd))}
 	if ds := t.Req.Dataset; strings.HasPrefix(ds, "csv:") || strings.HasPrefix(ds, "idx:") {
 		if err := r.publishData(ctx, ds); err != nil {
@@ -221,9 +228,9 @@ func (r *Remote) Train(ctx context.Context, t orchestrator.Task, emit func(varia
 		select {
 		case <-ctx.Done():
 			return r.stop(a, seq, "the run was stopped ("+context.Cause(ctx).Error()+")"), ctx.Err()
-		case m := <-a.events:
-			tail, end, err := r.apply(ctx, a, m, emit)
-			_ = m.Ack()
+		case d := <-a.events:
+			tail, end, err := r.apply(ctx, a, d.ev, emit)
+			_ = d.msg.Ack()
 			if err != nil {
 				return r.stop(a, seq, err.Error()), err
 			}
@@ -304,11 +311,10 @@ func (r *Remote) stop(a *remoteAttempt, seq uint64, reason string) string {
 		select {
 		case <-ctx.Done():
 			return ""
-		case m := <-a.events:
-			ev, err := decode[EventMsg](m.Data())
-			_ = m.Ack()
-			if err == nil && ev.End != nil {
-				return ev.End.StderrTail
+		case d := <-a.events:
+			_ = d.msg.Ack()
+			if d.ev.End != nil {
+				return d.ev.End.StderrTail
 			}
 		}
 	}
@@ -322,11 +328,7 @@ func (r *Remote) cancelOn(worker, token, reason string, superseded bool) {
 }
 
 // apply passes one event of the believed delivery on to the engine.
-func (r *Remote) apply(ctx context.Context, a *remoteAttempt, m jetstream.Msg, emit func(variant.Event) error) (string, *End, error) {
-	ev, err := decode[EventMsg](m.Data())
-	if err != nil {
-		return "", nil, nil // checked in onEvent already
-	}
+func (r *Remote) apply(ctx context.Context, a *remoteAttempt, ev *EventMsg, emit func(variant.Event) error) (string, *End, error) {
 	a.mu.Lock()
 	current := ev.Token == a.token && ev.Delivery == a.delivery
 	replay := a.replayUpTo
@@ -434,7 +436,7 @@ func (r *Remote) onEvent(m jetstream.Msg) {
 	switch {
 	case fresh:
 		select {
-		case a.events <- m: // acked by the attempt once recorded
+		case a.events <- delivered{m, ev}: // acked by the attempt once recorded
 		case <-time.After(10 * time.Second):
 			// the attempt is gone or stuck: JetStream delivers it again
 		}
