@@ -53,6 +53,12 @@ func TestEndToEndMNIST(t *testing.T) {
 		return startProc(t, cmd)
 	}
 	a, b := worker(), worker()
+	list := exec.Command(filepath.Join(bin, "aexp"), "workers", "--nats", url)
+	list.Env = env
+	out, err := list.Output()
+	if err != nil || !strings.Contains(string(out), a.id) || !strings.Contains(string(out), b.id) || strings.Count(string(out), "dense ") != 2 {
+		t.Fatalf("aexp workers: %v\n%s", err, out)
+	}
 
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "dense.toml"), []byte(mnistSpec), 0o644); err != nil {

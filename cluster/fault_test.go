@@ -467,3 +467,43 @@ func TestDebianServer(t *testing.T) {
 		t.Fatalf("stores differ:\n%s", d)
 	}
 }
+
+// TestPruneOnWorkers: an ASHA decision of the coordinator stops the run on
+// its worker at the rung, with its checkpoint kept, as a local sweep does.
+func TestPruneOnWorkers(t *testing.T) {
+	ns := startServer(t, t.TempDir(), 0)
+	var wlog, clog buildtest.SyncBuffer
+	startWorker(t, ns.ClientURL(), 1, &wlog)
+	// parallel = 1 keeps ASHA's decisions deterministic: run 1 (lr 2) sets
+	// the bar at epoch 1, run 2 (lr 0.05) is far behind and stops there
+	res, db := sweep(t, context.Background(), ns.ClientURL(), t.TempDir(), `name = "asha"
+variant = "test"
+dataset = "sines"
+[budget]
+epochs = 4
+parallel = 1
+[params]
+lr = [2.0, 0.05, 1.9]
+sleep_ms = 300
+[early_stop]
+method = "asha"
+grace_epochs = 1
+reduction = 2
+[checkpoints]
+keep = "all"
+`, &clog)
+	if res.Counts[store.StatusPruned] < 1 {
+		t.Fatalf("counts %v\n%s", res.Counts, &clog)
+	}
+	s := openRO(t, db)
+	var status, msg string
+	var epochs, ckpts int
+	if err := s.QueryRow(`SELECT status, epochs, error, (SELECT count(*) FROM artifacts WHERE run_id = 2 AND kind = 'checkpoint') FROM runs WHERE id = 2`).
+		Scan(&status, &epochs, &msg, &ckpts); err != nil {
+		t.Fatal(err)
+	}
+	if status != store.StatusPruned || epochs != 1 || !strings.Contains(msg, "pruned at epoch 1 of 4 by asha") || ckpts != 1 {
+		t.Fatalf("run 2: %s at epoch %d (%q), %d checkpoints\n%s", status, epochs, msg, ckpts, &clog)
+	}
+	noPlugins(t)
+}
