@@ -68,7 +68,12 @@ func specFor(p *testfn.Problem, seed, trials int, method string) string {
 // plugin in its own process per run, a SQLite store in dir) and returns
 // the objective of every run in the order they were recorded.
 func engineSweep(ctx context.Context, dir, pluginDir string, p *testfn.Problem, seed, trials int, method string) ([]float64, error) {
-	text := specFor(p, seed, trials, method)
+	return runSpec(ctx, dir, pluginDir, specFor(p, seed, trials, method))
+}
+
+// runSpec runs a sweep spec through the engine with the store dir/aexp.db
+// and returns the best objective of each of its runs, in recorded order.
+func runSpec(ctx context.Context, dir, pluginDir, text string) ([]float64, error) {
 	sp, err := orchestrator.Parse(filepath.Join(dir, "spec.toml"), []byte(text))
 	if err != nil {
 		return nil, err

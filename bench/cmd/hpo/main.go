@@ -30,7 +30,9 @@ func main() {
 	noOptuna := flag.Bool("no-optuna", false, "skip Optuna (for tuning)")
 	engine := flag.String("engine", "branin", "problems also searched end to end: the real engine, the testfn plugin, a SQLite store")
 	engineTrials := flag.Int("engine-trials", 50, "budget of the end-to-end searches")
-	pluginDir := flag.String("plugin-dir", "bin", "where aexp-variant-testfn is")
+	pluginDir := flag.String("plugin-dir", "bin", "where aexp-variant-testfn (and -dense) are")
+	mnistSeeds := flag.Int("mnist-seeds", 0, "seeds of the MNIST dense task (0: skip it)")
+	mnistTrials := flag.Int("mnist-trials", 20, "budget of the MNIST dense task")
 	flag.Parse()
 
 	var bs []int
@@ -49,7 +51,13 @@ func main() {
 		}
 		defer opt.close()
 	}
+	if *mnistSeeds > 0 {
+		mnistCase(*pluginDir, opt, *mnistSeeds, *mnistTrials)
+	}
 	for _, name := range strings.Split(*problems, ",") {
+		if name == "" {
+			continue
+		}
 		p := testfn.Problems[name]
 		if p == nil {
 			fmt.Fprintf(os.Stderr, "hpo: unknown problem %q\n", name)
