@@ -87,8 +87,8 @@ func main() {
 			if opt != nil {
 				ratio = med["aexp_tpe"] / med["optuna_tpe"]
 			}
-			fmt.Printf("HPO %s trials=%d aexp_tpe=%.4g optuna_tpe=%.4g aexp_random=%.4g seeds=%d ratio=%.2f\n",
-				p.Name, b, med["aexp_tpe"]+p.Optimum, med["optuna_tpe"]+p.Optimum, med["aexp_random"]+p.Optimum, *seeds, ratio)
+			fmt.Printf("HPO %s trials=%d aexp_tpe=%.4g optuna_tpe=%.4g aexp_random=%.4g seeds=%d ratio=%.2f vs_random=%.2f\n",
+				p.Name, b, med["aexp_tpe"]+p.Optimum, med["optuna_tpe"]+p.Optimum, med["aexp_random"]+p.Optimum, *seeds, ratio, med["aexp_tpe"]/med["aexp_random"])
 		}
 		fmt.Fprintf(os.Stderr, "hpo: %s in %s\n", p.Name, time.Since(start).Round(time.Millisecond))
 		if slices.Contains(strings.Split(*engine, ","), name) {
