@@ -64,9 +64,11 @@ quality: build mnist
 
 # aexp's TPE against Optuna's TPESampler (Debian python3-optuna) and random
 # search on test functions, 20 seeds, 50 and 100 trials; branin and cond also
-# through the real engine and the testfn plugin (see the README).
-hpo-bench: build
-	$(GO) run $(TAGS) ./bench/cmd/hpo -plugin-dir bin -engine branin,cond
+# through the real engine and the testfn plugin; then the dense autoencoder on
+# an MNIST subset (HPO_MNIST_SEEDS seeds × 20 trials; 0 skips it). See the README.
+HPO_MNIST_SEEDS ?= 5
+hpo-bench: build mnist
+	$(GO) run $(TAGS) ./bench/cmd/hpo -plugin-dir bin -engine branin,cond -mnist-seeds $(HPO_MNIST_SEEDS)
 
 # Regenerate the plugin protocol's Go code (needs Debian's protobuf-compiler).
 proto:

@@ -51,9 +51,6 @@ func main() {
 		}
 		defer opt.close()
 	}
-	if *mnistSeeds > 0 {
-		mnistCase(*pluginDir, opt, *mnistSeeds, *mnistTrials)
-	}
 	for _, name := range strings.Split(*problems, ",") {
 		if name == "" {
 			continue
@@ -118,6 +115,9 @@ func main() {
 				p.Name, b, eb+p.Optimum, medianBest(runs["optuna_tpe"], b), medianBest(runs["aexp_random"], b), *seeds, ratio, same, *seeds)
 			fmt.Fprintf(os.Stderr, "hpo: %s through the engine in %s\n", p.Name, time.Since(start).Round(time.Millisecond))
 		}
+	}
+	if *mnistSeeds > 0 {
+		mnistCase(*pluginDir, opt, *mnistSeeds, *mnistTrials)
 	}
 }
 
