@@ -34,6 +34,16 @@ func WriteLeaderboard(ctx context.Context, w io.Writer, db *store.DB, pl *Plan, 
 	for _, r := range pl.Runs {
 		byKey[r.Key] = r
 	}
+	if pl.tpe != nil {
+		// the runs the model proposed are not in the plan
+		for _, r := range rows {
+			if byKey[r.RunKey] == nil {
+				if run := pl.tpe.recordedRun(s, r.Variant, r.Params, r.Seed, r.RunKey, ""); run != nil {
+					byKey[r.RunKey] = run
+				}
+			}
+		}
+	}
 	var runs []store.RunSummary
 	summary := map[int64]store.RunSummary{}
 	var ids []int64

@@ -96,8 +96,21 @@ func (p *Plan) VaryingAll() []string {
 			}
 		}
 	}
+	searched := map[string]bool{} // tpe: the model may vary what the startup runs did not
+	for bi := range p.Spec.Blocks {
+		if p.tpe != nil {
+			v, _ := p.Varying(bi)
+			for _, n := range v {
+				searched[n] = true
+			}
+		}
+	}
 	var out []string
 	for _, n := range names {
+		if searched[n] {
+			out = append(out, n)
+			continue
+		}
 		first, set := "", false
 		for _, r := range p.Runs {
 			c := "\x00unset"

@@ -75,13 +75,10 @@ func (p *proposer) resume(ctx context.Context) (queue []*job, finished []int64, 
 			return nil, nil, err
 		}
 		p.keys[rec.Key] = true
-		c, ok := p.m.decode(s, rec.Variant, rec.Params)
-		if !ok {
+		run := p.m.recordedRun(s, rec.Variant, rec.Params, rec.Seed, rec.Key, rec.Source)
+		if run == nil {
 			continue // not a point of this space (recorded under another spec with --force)
 		}
-		cfg := p.m.config(s, c)
-		run := newRun(s, c.Branch, cfg, rec.Seed)
-		run.Key, run.Source = rec.Key, rec.Source
 		p.mu.Lock()
 		p.full[rec.Key] = rec.Params
 		p.mu.Unlock()

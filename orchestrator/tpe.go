@@ -329,3 +329,16 @@ func (p *Plan) probes() []*Run {
 	}
 	return out
 }
+
+// recordedRun rebuilds the Run of a configuration recorded in the store
+// (one the model proposed in this or an earlier invocation): nil when the
+// params are not a point of this spec's space.
+func (m *tpeModel) recordedRun(s *Spec, variant string, params map[string]any, seed uint64, key, source string) *Run {
+	c, ok := m.decode(s, variant, params)
+	if !ok {
+		return nil
+	}
+	run := newRun(s, c.Branch, m.config(s, c), seed)
+	run.Key, run.Source = key, source
+	return run
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -133,6 +134,22 @@ func TestTPESweep(t *testing.T) {
 	runs := runsOf(t, dbPath)
 	if len(runs) != 16 || res.Counts[store.StatusDone] != 16 {
 		t.Fatalf("%d runs recorded, %d done; want 16", len(runs), res.Counts[store.StatusDone])
+	}
+	// the leaderboard ranks every run, the model's too
+	sp, _ := orchestrator.Parse("tpe.toml", []byte(fmt.Sprintf(braninTPE, 16)))
+	pl, _ := orchestrator.Expand(sp)
+	db, err := store.Open(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lb strings.Builder
+	err = orchestrator.WriteLeaderboard(context.Background(), &lb, db, pl, res.SweepID)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(lb.String(), "  done  "); n != 16 {
+		t.Errorf("the leaderboard lists %d done runs, want 16:\n%s", n, lb.String())
 	}
 	for i, r := range runs {
 		want := orchestrator.SourceModel
