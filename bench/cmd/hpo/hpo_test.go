@@ -1,0 +1,58 @@
+package main
+
+import (
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/aexp/aexp/orchestrator"
+	"github.com/aexp/aexp/search"
+	"github.com/aexp/aexp/search/testfn"
+)
+
+// Every problem written as a spec parses and plans the space the
+// in-process driver searches: same startup configurations.
+func TestSpecFor(t *testing.T) {
+	for _, name := range testfn.Names {
+		p := testfn.Problems[name]
+		sp, err := orchestrator.Parse("x.toml", []byte(specFor(p, 3, 20, "tpe")))
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, specFor(p, 3, 20, "tpe"))
+		}
+		if _, err := orchestrator.Expand(sp); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	if _, err := orchestrator.Parse("m.toml", []byte(mnistTPESpec("m", 1, 20))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The Optuna driver answers asks in the space and takes tells.
+func TestOptunaDriver(t *testing.T) {
+	if err := exec.Command("/usr/bin/python3", "-c", "import optuna").Run(); err != nil {
+		t.Skip("Debian's python3-optuna is not installed")
+	}
+	o, err := startOptuna(filepath.Join("..", "..", "hpo_optuna.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.close()
+	p := testfn.Problems["cond"]
+	seen := map[int]bool{}
+	vals, err := o.study(p.Space, "tpe", 1, 14, func(c search.Config) float64 {
+		seen[c.Branch] = true
+		for j, q := range p.Space.Branches[c.Branch].Params {
+			if v := c.Values[j]; v < q.Low && q.N == 0 || v > q.High && q.N == 0 || q.N > 0 && int(v) >= q.N {
+				t.Errorf("%s = %v outside its range", q.Name, v)
+			}
+		}
+		return p.Eval(c)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vals) != 14 || len(seen) != 2 {
+		t.Errorf("%d values, branches %v", len(vals), seen)
+	}
+}
