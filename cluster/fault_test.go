@@ -7,6 +7,7 @@ package cluster_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -18,9 +19,11 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/aexp/aexp/cluster"
 	"github.com/aexp/aexp/internal/buildtest"
+	"github.com/aexp/aexp/orchestrator"
 	"github.com/aexp/aexp/store"
 )
 
@@ -506,4 +509,73 @@ keep = "all"
 		t.Fatalf("run 2: %s at epoch %d (%q), %d checkpoints\n%s", status, epochs, msg, ckpts, &clog)
 	}
 	noPlugins(t)
+}
+
+// TestLostDelivery: a worker that acks a run's message at once and then
+// goes silent (what a late ack taken for a redelivery's does, nats-server
+// issue #4786: JetStream considers the run done) does not lose the run: the
+// coordinator hears nothing from it, queues the run again under a new
+// token, and a real worker trains it.
+func TestLostDelivery(t *testing.T) {
+	ns := startServer(t, t.TempDir(), 0)
+	url := ns.ClientURL()
+	ctx := context.Background()
+	bin := plugins(t)
+	plug, err := orchestrator.LoadPlugin(ctx, filepath.Join(bin, "aexp-variant-test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the rogue worker binds the run consumer as a worker would
+	c, err := cluster.Connect(ctx, cluster.ConnOptions{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cons, err := c.JS.CreateOrUpdateConsumer(ctx, cluster.RunsStream, jetstream.ConsumerConfig{
+		Durable: "run-test-" + plug.Hash[:16], FilterSubject: cluster.RunSubject("test", plug.Hash),
+		AckPolicy: jetstream.AckExplicitPolicy, AckWait: ackWait, MaxDeliver: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clog, wlog buildtest.SyncBuffer
+	done := make(chan string)
+	go func() {
+		_, db := sweep(t, ctx, url, t.TempDir(), `name = "lost"
+variant = "test"
+dataset = "sines"
+[budget]
+epochs = 2
+`, &clog)
+		done <- db
+	}()
+	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ok := <-batch.Messages()
+	if !ok {
+		t.Fatalf("no run queued: %v\n%s", batch.Error(), &clog)
+	}
+	var rm cluster.RunMsg
+	if err := json.Unmarshal(m.Data(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	reply, err := c.NC.Request("aexp.start."+rm.Coord, []byte(fmt.Sprintf(
+		`{"v":1,"token":%q,"delivery":1,"worker":"rogue","host":"nowhere"}`, rm.Token)), 10*time.Second)
+	if err != nil || !strings.Contains(string(reply.Data), `"ok":true`) {
+		t.Fatalf("start: %v %s", err, reply.Data)
+	}
+	if err := m.DoubleAck(ctx); err != nil { // the message is gone from the queue
+		t.Fatal(err)
+	}
+	startWorker(t, url, 1, &wlog)
+	select {
+	case db := <-done:
+		epochsOnce(t, db, 1, 2)
+	case <-time.After(90 * time.Second):
+		t.Fatalf("the run was lost:\n%s", &clog)
+	}
+	if !strings.Contains(clog.String(), "no word from worker rogue") {
+		t.Errorf("the coordinator did not notice the silent worker:\n%s", &clog)
+	}
 }
