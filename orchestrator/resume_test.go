@@ -155,3 +155,22 @@ lr = 3e-3
 		})
 	}
 }
+
+// A list parameter's length is checked before anything runs:
+// hidden = [[]] is refused by aexp plan, naming the key.
+func TestEmptyListRefusedAtPlan(t *testing.T) {
+	t.Parallel()
+	plugins := needDense(t)
+	dir := t.TempDir()
+	spec := writeSpec(t, dir, "s.toml", `name = "empty"
+variant = "dense"
+dataset = "mnist"
+[params]
+hidden = [[], [64, 8]]
+`)
+	r := run(t, dir, "plan", "--plugin-dir", plugins, spec)
+	if r.code != 2 || !strings.Contains(r.stderr, "s.toml:5") || !strings.Contains(r.stderr, "hidden") ||
+		!strings.Contains(r.stderr, "want at least 1") {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+}

@@ -70,7 +70,7 @@ type MLPConfig struct {
 // and denoise variants share them: embed it after [Common] in a config
 // struct and build the model with [Dense.MLP].
 type Dense struct {
-	Hidden     []int  `default:"300,150" min:"1" doc:"encoder widths, outer to inner; the last is the code size and the decoder mirrors them ([300, 150] gives 784-300-150-300-784)"`
+	Hidden     []int  `default:"300,150" min:"1" minlen:"1" maxlen:"16" doc:"encoder widths, outer to inner; the last is the code size and the decoder mirrors them ([300, 150] gives 784-300-150-300-784)"`
 	Activation string `default:"selu" choices:"linear,relu,selu,elu,tanh" doc:"activation after every hidden layer, the code layer included"`
 	Output     string `default:"sigmoid" choices:"sigmoid,linear" doc:"output activation (sigmoid for data in [0, 1])"`
 	Tied       bool   `default:"false" doc:"decoder layers reuse the encoder's transposed weights"`

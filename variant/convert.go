@@ -141,7 +141,8 @@ func toPBInfo(in Info) (*pb.DescribeResponse, error) {
 		Capabilities: in.Capabilities,
 	}
 	for _, p := range in.Params {
-		q := &pb.Param{Name: p.Name, Type: string(p.Type), Min: p.Min, Max: p.Max, Choices: p.Choices, Doc: p.Doc}
+		q := &pb.Param{Name: p.Name, Type: string(p.Type), Min: p.Min, Max: p.Max, Choices: p.Choices, Doc: p.Doc,
+			MinLen: toInt32(p.MinLen), MaxLen: toInt32(p.MaxLen)}
 		if p.Default != nil {
 			d, err := toPBValue(p.Default)
 			if err != nil {
@@ -163,7 +164,8 @@ func fromPBInfo(in *pb.DescribeResponse) Info {
 		Capabilities: in.GetCapabilities(),
 	}
 	for _, q := range in.GetParams() {
-		p := Param{Name: q.GetName(), Type: ParamType(q.GetType()), Min: q.Min, Max: q.Max, Choices: q.GetChoices(), Doc: q.GetDoc()}
+		p := Param{Name: q.GetName(), Type: ParamType(q.GetType()), Min: q.Min, Max: q.Max, Choices: q.GetChoices(), Doc: q.GetDoc(),
+			MinLen: fromInt32(q.MinLen), MaxLen: fromInt32(q.MaxLen)}
 		if q.Default != nil {
 			p.Default = fromPBValue(q.Default)
 			// A float parameter whose default is integral may travel as an int.
@@ -272,3 +274,19 @@ func (a *assembler) add(c *pb.ArtifactChunk) (*Artifact, error) {
 
 // pending reports whether an artifact is half received.
 func (a *assembler) pending() bool { return a.cur != nil }
+
+func toInt32(n *int) *int32 {
+	if n == nil {
+		return nil
+	}
+	v := int32(*n)
+	return &v
+}
+
+func fromInt32(n *int32) *int {
+	if n == nil {
+		return nil
+	}
+	v := int(*n)
+	return &v
+}

@@ -35,6 +35,7 @@ import (
 //     value in cfg is the default, so Schema(&Config{LR: 1e-3}) also works.
 //   - required:"true": no default; every run must set the parameter.
 //   - min, max: inclusive bounds for numbers and for each list element.
+//   - minlen, maxlen: inclusive bounds on the length of a list.
 //   - choices: comma-separated allowed values of a string parameter.
 //   - doc: what the parameter does (required by the conformance kit).
 //
@@ -134,6 +135,21 @@ func schemaFields(v reflect.Value, ps *[]Param, seen map[string]string) error {
 					return fmt.Errorf("variant.Schema: field %s: bad %s tag %q", f.Name, b.tag, s)
 				}
 				*b.dst = &x
+			}
+		}
+		for _, b := range []struct {
+			tag string
+			dst **int
+		}{{"minlen", &p.MinLen}, {"maxlen", &p.MaxLen}} {
+			if s, ok := f.Tag.Lookup(b.tag); ok {
+				n, err := strconv.Atoi(strings.TrimSpace(s))
+				if err != nil || n < 0 {
+					return fmt.Errorf("variant.Schema: field %s: bad %s tag %q", f.Name, b.tag, s)
+				}
+				if typ != IntList && typ != FloatList {
+					return fmt.Errorf("variant.Schema: field %s: %s on a %s parameter", f.Name, b.tag, typ)
+				}
+				*b.dst = &n
 			}
 		}
 		if s, ok := f.Tag.Lookup("choices"); ok {
@@ -505,17 +521,34 @@ func checkRange(p Param, v any) error {
 			return fmt.Errorf("%q is not one of %s", x, strings.Join(p.Choices, ", "))
 		}
 	case []int64:
+		if err := checkLen(p, len(x)); err != nil {
+			return err
+		}
 		for i, e := range x {
 			if err := check(float64(e)); err != nil {
 				return fmt.Errorf("element %d: %v", i, err)
 			}
 		}
 	case []float64:
+		if err := checkLen(p, len(x)); err != nil {
+			return err
+		}
 		for i, e := range x {
 			if err := check(e); err != nil {
 				return fmt.Errorf("element %d: %v", i, err)
 			}
 		}
+	}
+	return nil
+}
+
+// checkLen applies MinLen and MaxLen to a list of n elements.
+func checkLen(p Param, n int) error {
+	switch {
+	case p.MinLen != nil && n < *p.MinLen:
+		return fmt.Errorf("%d element(s): want at least %d", n, *p.MinLen)
+	case p.MaxLen != nil && n > *p.MaxLen:
+		return fmt.Errorf("%d elements: want at most %d", n, *p.MaxLen)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package variant_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -159,5 +160,38 @@ func TestValidate(t *testing.T) {
 	_, err = variant.Validate(nil, map[string]any{"x": 1})
 	if err == nil || !strings.Contains(err.Error(), "takes no parameters") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestListLengths(t *testing.T) {
+	type cfg struct {
+		Hidden []int     `default:"8" min:"1" minlen:"1" maxlen:"3" doc:"widths"`
+		Scales []float64 `default:"" doc:"any length"`
+	}
+	ps, err := variant.Schema(&cfg{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *ps[0].MinLen != 1 || *ps[0].MaxLen != 3 || ps[1].MinLen != nil {
+		t.Fatalf("params %+v", ps)
+	}
+	for _, c := range []struct {
+		hidden any
+		want   string
+	}{
+		{[]any{}, `parameter "hidden": 0 element(s): want at least 1`},
+		{[]any{1, 2, 3, 4}, `parameter "hidden": 4 elements: want at most 3`},
+		{[]any{1, 2, 3}, ""},
+	} {
+		_, err := variant.Validate(ps, map[string]any{"hidden": c.hidden})
+		if got := fmt.Sprint(err); (c.want == "" && err != nil) || (c.want != "" && !strings.Contains(got, c.want)) {
+			t.Errorf("hidden %v: %v, want %q", c.hidden, err, c.want)
+		}
+	}
+	type bad struct {
+		N int `minlen:"1" doc:"not a list"`
+	}
+	if _, err := variant.Schema(&bad{}); err == nil {
+		t.Error("minlen on an int was accepted")
 	}
 }

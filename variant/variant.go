@@ -89,8 +89,11 @@ type Param struct {
 	Default any      // a value of Type; nil means required
 	Min     *float64 // inclusive bound for Int/Float (and each list element)
 	Max     *float64
-	Choices []string // allowed values for String
-	Doc     string
+	// MinLen and MaxLen bound the length of an IntList/FloatList (nil:
+	// unbounded); e.g. layer widths need at least one element.
+	MinLen, MaxLen *int
+	Choices        []string // allowed values for String
+	Doc            string
 }
 
 // MetricInfo documents a metric a variant reports.

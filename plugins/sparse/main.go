@@ -16,7 +16,7 @@ import (
 // Config is the sparse variant's parameters; the schema comes from the tags.
 type Config struct {
 	train.Common
-	Hidden  []int   `default:"256" min:"1" doc:"encoder widths; the last is the (sparse) code"`
+	Hidden  []int   `default:"256" min:"1" minlen:"1" maxlen:"16" doc:"encoder widths; the last is the (sparse) code"`
 	Penalty string  `default:"l1" choices:"l1,kl" doc:"l1: weight * sum of code activations (ReLU code); kl: weight * KL(target || mean activation of each unit) (sigmoid code)"`
 	Weight  float64 `default:"1e-3" min:"0" doc:"weight of the sparsity penalty"`
 	Target  float64 `default:"0.05" min:"0.001" max:"0.999" doc:"kl: target mean activation of each code unit"`

@@ -18,7 +18,7 @@ import (
 // Config is the vae variant's parameters.
 type Config struct {
 	train.Common
-	Hidden     []int   `default:"512,256" min:"1" doc:"encoder widths, outer to inner; the decoder mirrors them (784-512-256-(latent)-256-512-784)"`
+	Hidden     []int   `default:"512,256" min:"1" minlen:"1" maxlen:"16" doc:"encoder widths, outer to inner; the decoder mirrors them (784-512-256-(latent)-256-512-784)"`
 	Latent     int     `default:"20" min:"1" max:"4096" doc:"size of the Gaussian code"`
 	Beta       float64 `default:"1" min:"0" max:"1000" doc:"weight of the KL term (beta-VAE); the reported ELBO always uses 1"`
 	Activation string  `default:"relu" choices:"relu,selu,elu,tanh" doc:"activation of the hidden layers"`

@@ -270,7 +270,12 @@ type Param struct {
 	// Allowed values of a string parameter; empty means any string.
 	Choices []string `protobuf:"bytes,6,rep,name=choices,proto3" json:"choices,omitempty"`
 	// What the parameter does, for `aexp plugins`. Required.
-	Doc           string `protobuf:"bytes,7,opt,name=doc,proto3" json:"doc,omitempty"`
+	Doc string `protobuf:"bytes,7,opt,name=doc,proto3" json:"doc,omitempty"`
+	// Inclusive bounds on the number of elements of an int_list or
+	// float_list parameter (e.g. at least one layer width). Absent means
+	// unbounded.
+	MinLen        *int32 `protobuf:"varint,8,opt,name=min_len,json=minLen,proto3,oneof" json:"min_len,omitempty"`
+	MaxLen        *int32 `protobuf:"varint,9,opt,name=max_len,json=maxLen,proto3,oneof" json:"max_len,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -352,6 +357,20 @@ func (x *Param) GetDoc() string {
 		return x.Doc
 	}
 	return ""
+}
+
+func (x *Param) GetMinLen() int32 {
+	if x != nil && x.MinLen != nil {
+		return *x.MinLen
+	}
+	return 0
+}
+
+func (x *Param) GetMaxLen() int32 {
+	if x != nil && x.MaxLen != nil {
+		return *x.MaxLen
+	}
+	return 0
 }
 
 type MetricInfo struct {
@@ -1784,7 +1803,7 @@ const file_aexp_proto_rawDesc = "" +
 	"\x03doc\x18\x03 \x01(\tR\x03doc\x12.\n" +
 	"\x06params\x18\x04 \x03(\v2\x16.aexp.variant.v1.ParamR\x06params\x125\n" +
 	"\ametrics\x18\x05 \x03(\v2\x1b.aexp.variant.v1.MetricInfoR\ametrics\x12\"\n" +
-	"\fcapabilities\x18\x06 \x03(\tR\fcapabilities\"\xcb\x01\n" +
+	"\fcapabilities\x18\x06 \x03(\tR\fcapabilities\"\x9f\x02\n" +
 	"\x05Param\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x120\n" +
@@ -1792,9 +1811,15 @@ const file_aexp_proto_rawDesc = "" +
 	"\x03min\x18\x04 \x01(\x01H\x00R\x03min\x88\x01\x01\x12\x15\n" +
 	"\x03max\x18\x05 \x01(\x01H\x01R\x03max\x88\x01\x01\x12\x18\n" +
 	"\achoices\x18\x06 \x03(\tR\achoices\x12\x10\n" +
-	"\x03doc\x18\a \x01(\tR\x03docB\x06\n" +
+	"\x03doc\x18\a \x01(\tR\x03doc\x12\x1c\n" +
+	"\amin_len\x18\b \x01(\x05H\x02R\x06minLen\x88\x01\x01\x12\x1c\n" +
+	"\amax_len\x18\t \x01(\x05H\x03R\x06maxLen\x88\x01\x01B\x06\n" +
 	"\x04_minB\x06\n" +
-	"\x04_max\"F\n" +
+	"\x04_maxB\n" +
+	"\n" +
+	"\b_min_lenB\n" +
+	"\n" +
+	"\b_max_len\"F\n" +
 	"\n" +
 	"MetricInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
