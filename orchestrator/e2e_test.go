@@ -596,6 +596,8 @@ var badInputs = []struct{ name, text, want string }{
 		`bad.toml:5: params.lr[1]: 20 is above the maximum 10 (variant test)`},
 	{"unknown param", "name = \"x\"\nvariant = \"test\"\ndataset = \"sines\"\n[params]\nsleeep_ms = 3\n",
 		`bad.toml:5: params.sleeep_ms: unknown parameter (did you mean "sleep_ms"?); known: artifact_mb, exit_at, fail_at, ignore_cancel, log_every, lr, mode, nan_at, panic_at, sleep_ms, spawn_child, stdout_at (variant test)`},
+	{"unknown param as a list", "name = \"x\"\nvariant = \"test\"\ndataset = \"sines\"\n[params]\nsleeep_ms = [1, 2, 3]\n",
+		`bad.toml:5: params.sleeep_ms: unknown parameter (did you mean "sleep_ms"?); known: artifact_mb, exit_at, fail_at, ignore_cancel, log_every, lr, mode, nan_at, panic_at, sleep_ms, spawn_child, stdout_at (variant test)`},
 	{"bad choice", "name = \"x\"\nvariant = \"test\"\ndataset = \"sines\"\n[params]\nmode = \"fancyy\"\n",
 		`bad.toml:5: params.mode: "fancyy" is not one of toy, fancy (variant test)`},
 	{"wrong param type", "name = \"x\"\nvariant = \"test\"\ndataset = \"sines\"\n[params]\nsleep_ms = \"fast\"\n",

@@ -400,6 +400,16 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 			res.Interrupted = true
 		case o := <-results:
 			running--
+			st := o.status
+			// a timed-out run has used its budget.timeout, which counts
+			// the training time of all its attempts: it is not retried
+			retry := o.env == nil && st == store.StatusFailed && o.job.attempt+1 < s.Budget.Attempts && !stopping
+			if retry {
+				// not finished: the progress counts it when it ends
+				e.prog.RunEnd(o.job.rec.ID, StatusRetrying, st+": "+o.err)
+			} else {
+				e.prog.RunEnd(o.job.rec.ID, st, o.err)
+			}
 			if o.env != nil {
 				if res.Environment == nil {
 					res.Environment = o.env
@@ -411,10 +421,6 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 				}
 				continue
 			}
-			st := o.status
-			// a timed-out run has used its budget.timeout, which counts
-			// the training time of all its attempts: it is not retried
-			retry := st == store.StatusFailed && o.job.attempt+1 < s.Budget.Attempts && !stopping
 			if retry {
 				fmt.Fprintf(e.opts.Log, "aexp: run %d %s (attempt %d of %d); retrying\n", o.job.rec.ID, st, o.job.attempt+1, s.Budget.Attempts)
 				queue = append(queue, &job{run: o.job.run, rec: o.job.rec, attempt: o.job.attempt + 1})
@@ -480,7 +486,6 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 	plug := e.c.Plugins[r.Variant]
 	label := e.label(r)
 	e.prog.RunStart(id, label, s.Budget.Epochs)
-	defer func() { e.prog.RunEnd(id, o.status, o.err) }()
 
 	var trainSeconds func() float64
 	finish := func(f store.RunFinish) {

@@ -198,6 +198,11 @@ func TestFaultPluginPanic(t *testing.T) {
 	if !strings.Contains(errb.String(), "panic: testplugin: panic at epoch 4") {
 		t.Errorf("the panic is not reported:\n%s", errb)
 	}
+	// a retried attempt is not a finished run: the counter ends at 2/2
+	if !strings.Contains(errb.String(), "] retrying: failed: ") || !strings.Contains(errb.String(), "(2/2 finished)") ||
+		strings.Contains(errb.String(), "(3/2 finished)") {
+		t.Errorf("progress lines:\n%s", errb)
+	}
 }
 
 // A plugin that never completes its handshake fails its run within the

@@ -20,7 +20,10 @@ type Progress interface {
 	RunStart(id int64, label string, epochs int)
 	RunEpoch(id int64, epoch int, metrics map[string]float64)
 	RunLog(id int64, level, text string)
-	RunEnd(id int64, status, msg string) // status "queued": never started
+	// RunEnd ends an attempt. Status "queued": it never started;
+	// StatusRetrying: it failed and goes back to the queue, so it is not
+	// finished (msg says how it failed).
+	RunEnd(id int64, status, msg string)
 	Stop()
 }
 
@@ -98,12 +101,20 @@ func (p *logProgress) RunLog(id int64, level, text string) {
 	fmt.Fprintf(p.w, "[run %d] %s: %s\n", id, level, text)
 }
 
+// StatusRetrying is the status [Progress.RunEnd] gets for an attempt that
+// failed and will be retried.
+const StatusRetrying = "retrying"
+
 func (p *logProgress) RunEnd(id int64, status, msg string) {
 	if status == "queued" {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if status == StatusRetrying {
+		fmt.Fprintln(p.w, endLine(id, status, msg))
+		return
+	}
 	p.finished++
 	line := endLine(id, status, msg)
 	fmt.Fprintf(p.w, "%s (%d/%d finished)\n", line, p.finished, p.total)
@@ -221,7 +232,9 @@ func (b *barProgress) RunEnd(id int64, status, msg string) {
 		return
 	}
 	fmt.Fprintln(b.p, endLine(id, status, msg))
-	b.overall.Increment()
+	if status != StatusRetrying {
+		b.overall.Increment()
+	}
 }
 
 func (b *barProgress) Stop() {

@@ -174,3 +174,16 @@ hidden = [[], [64, 8]]
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// A plugin that lists the shared metrics among its own (every train-based
+// one does) has each named once when the objective is not among them.
+func TestUnknownMetricNamesEachOnce(t *testing.T) {
+	t.Parallel()
+	plugins := needDense(t)
+	dir := t.TempDir()
+	spec := writeSpec(t, dir, "s.toml", "name = \"m\"\nvariant = \"dense\"\ndataset = \"mnist\"\n[objective]\nmetric = \"val_los\"\n")
+	r := run(t, dir, "plan", "--plugin-dir", plugins, spec)
+	if r.code != 2 || strings.Count(r.stderr, "train_loss") != 1 || !strings.Contains(r.stderr, `did you mean "val_loss"?`) {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+}

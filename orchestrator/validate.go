@@ -142,8 +142,9 @@ func describeAll(ctx context.Context, s *Spec, plugins map[string]string, l *err
 			if g := suggest.Closest(s.Objective.Metric, known); g != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", g)
 			}
+			// plugins may list the shared metrics too: name each once
 			sort.Strings(known)
-			msg += "; it reports " + strings.Join(known, ", ")
+			msg += "; it reports " + strings.Join(slices.Compact(known), ", ")
 			l.addAt(s.pos.line("objective.metric"), "objective.metric", msg)
 		}
 	}
@@ -162,6 +163,13 @@ func addParamErrors(l *errorList, blk *Block, variantName string, err error, ori
 		}
 		path, ok := origin(pe.Param)
 		msg := pe.Msg
+		if ok && strings.HasPrefix(msg, "unknown parameter") {
+			// the key is wrong, not one of its values: one error for the
+			// key, not one per element of its list
+			if i := strings.LastIndexByte(path, '['); i > 0 && strings.HasSuffix(path, "]") {
+				path = path[:i]
+			}
+		}
 		if !ok {
 			path = "params"
 			if blk.Path != "variant" {
