@@ -39,6 +39,7 @@ var badSpecs = []struct {
 	{"missing csv", "name = \"x\"\nvariant = \"dense\"\ndataset = \"csv:nope.csv\"\n", `bad.toml:3: dataset: nope.csv: no such file (relative paths are relative to the spec's folder)`},
 	{"asha on final metric", "name = \"x\"\nvariant = \"dense\"\n[objective]\nmetric = \"test_mse\"\n[early_stop]\nmethod = \"asha\"\n", `bad.toml:6: early_stop.method: asha prunes on per-epoch reports, but objective.metric "test_mse" is only reported at the end (use e.g. "val_loss")`},
 	{"nan value", "name = \"x\"\nvariant = \"dense\"\n[params]\nlr = nan\n", `bad.toml:4: params.lr: NaN is not allowed as a parameter value`},
+	{"unclosed header", "name = \"x\"\nvariant = \"dense\"\n[objective\nmetric = \"val_loss\"\n", `bad.toml:3: objective: unclosed table header [objective: end it with ] (as in [objective])`},
 	{"duplicate key", "name = \"x\"\nvariant = \"dense\"\n[params]\nlr = 1\nlr = 2\n", `bad.toml:5: params.lr: TOML syntax: Key 'params.lr' has already been defined.`},
 	{"tpe option with random", "name = \"x\"\nvariant = \"dense\"\n[search]\nmethod = \"random\"\nsamples = 4\nstartup = 2\n", `bad.toml:6: search.startup: applies to method = "tpe" only`},
 	{"tpe without samples", "name = \"x\"\nvariant = \"dense\"\n[search]\nmethod = \"tpe\"\n", `bad.toml:4: search.samples: tpe search needs samples = N (configurations to try, in all) or a run_cap`},

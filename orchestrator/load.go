@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 )
 
 // Load reads the spec at path with the --set overrides applied (see
@@ -15,6 +16,9 @@ import (
 // still checked against the plugins' schemas. A file that cannot be read, a
 // plugin that does not start or a missing MNIST is an ordinary error.
 func Load(ctx context.Context, path string, sets []string, plugins map[string]string) (*Checked, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return nil, SpecErrors{{File: path, Msg: "is a directory; give the spec file (e.g. " + filepath.Join(path, "sweep.toml") + ")"}}
+	}
 	text, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err

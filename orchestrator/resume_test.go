@@ -187,3 +187,17 @@ func TestUnknownMetricNamesEachOnce(t *testing.T) {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// A directory given as the spec is a usage error (exit 2), like a missing
+// file.
+func TestSpecIsADirectory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "sweeps"), 0o755)
+	for _, cmd := range []string{"sweep", "plan"} {
+		r := run(t, dir, cmd, "sweeps")
+		if r.code != 2 || !strings.Contains(r.stderr, "sweeps: is a directory; give the spec file") {
+			t.Errorf("aexp %s DIR: exit %d\n%s", cmd, r.code, r.stderr)
+		}
+	}
+}

@@ -205,6 +205,10 @@ func parse(file string, text []byte, labels map[int]string) (*Spec, *errorList) 
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
+			if line, key, ok := unclosedHeader(string(text), pe); ok {
+				l.addAt(line, key, fmt.Sprintf("unclosed table header [%s: end it with ] (as in [%s])", key, key))
+				return nil, l
+			}
 			l.addAt(pe.Position.Line, pe.LastKey, "TOML syntax: "+pe.Message)
 			return nil, l
 		}
@@ -1141,4 +1145,24 @@ func plural(n int, word string) string {
 		return fmt.Sprintf("%d %s", n, word)
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// unclosedHeader finds the table header a "table name" syntax error is
+// about: the TOML parser reports it on the line after, once it has read
+// the newline, and names no key.
+func unclosedHeader(text string, pe toml.ParseError) (line int, key string, ok bool) {
+	if !strings.Contains(pe.Message, "table name") {
+		return 0, "", false
+	}
+	lines := strings.Split(text, "\n")
+	for n := min(pe.Position.Line, len(lines)); n >= 1; n-- {
+		h := strings.TrimSpace(lines[n-1])
+		if i := strings.IndexByte(h, '#'); i >= 0 {
+			h = strings.TrimSpace(h[:i])
+		}
+		if strings.HasPrefix(h, "[") && !strings.Contains(h, "]") {
+			return n, strings.TrimSpace(strings.TrimLeft(h, "[")), true
+		}
+	}
+	return 0, "", false
 }
