@@ -151,6 +151,13 @@ func TestTPESweep(t *testing.T) {
 	if n := strings.Count(lb.String(), "  done  "); n != 16 {
 		t.Errorf("the leaderboard lists %d done runs, want 16:\n%s", n, lb.String())
 	}
+	// aexp show says how a run was chosen
+	for id, want := range map[string]string{"1": "chosen by  tpe, startup", "16": "chosen by  tpe, proposed by the model"} {
+		out := run(t, filepath.Dir(dbPath), "show", "--db", dbPath, id)
+		if out.code != 0 || !strings.Contains(out.stdout, want) {
+			t.Errorf("aexp show %s (exit %d) does not say %q:\n%s%s", id, out.code, want, out.stdout, out.stderr)
+		}
+	}
 	for i, r := range runs {
 		want := orchestrator.SourceModel
 		if i < 5 {
