@@ -69,6 +69,7 @@ func (p *proposer) resume(ctx context.Context) (queue []*job, finished []int64, 
 		}
 	}
 	s := p.e.c.Spec
+	var retry []int64
 	for _, id := range ids {
 		rec, err := p.e.db.GetRun(ctx, id)
 		if err != nil {
@@ -87,11 +88,21 @@ func (p *proposer) resume(ctx context.Context) (queue []*job, finished []int64, 
 			finished = append(finished, id)
 		case store.StatusRunning:
 		case store.StatusFailed, store.StatusTimedOut:
-			if rec.Attempt < rec.MaxAttempts || strings.HasPrefix(rec.Error, "aexp process died") {
+			switch {
+			case p.e.opts.RetryFailed: // as the plan's runs: a fresh set of attempts
+				retry = append(retry, id)
+				rec.Attempt = 0
+				queue = append(queue, &job{run: run, rec: rec})
+			case rec.Attempt < rec.MaxAttempts || strings.HasPrefix(rec.Error, "aexp process died"):
 				queue = append(queue, &job{run: run, rec: rec, attempt: rec.Attempt})
 			}
 		default:
 			queue = append(queue, &job{run: run, rec: rec, attempt: rec.Attempt})
+		}
+	}
+	if len(retry) > 0 {
+		if err := p.e.db.RetryRuns(ctx, retry); err != nil {
+			return nil, nil, err
 		}
 	}
 	return queue, finished, nil
