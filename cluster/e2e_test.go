@@ -19,11 +19,11 @@ const mnistSpec = `name = "dense-nats"
 variant = "dense"
 dataset = "mnist"
 [budget]
-epochs = 3
+epochs = 4
 batch_size = 64
 parallel = 4
 threads = 1
-train_limit = 1500
+train_limit = 3000
 test_limit = 300
 seeds = [0, 1]
 [params]
@@ -79,7 +79,9 @@ func TestEndToEndMNIST(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- coord.Wait() }()
 	victim := holding(t, url, a, b)
-	time.Sleep(500 * time.Millisecond)
+	// mid-run, once the state of its first epoch is recorded (it comes
+	// before the second epoch's report)
+	afterEpoch(t, url, victim, &clog, 2)
 	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +97,10 @@ func TestEndToEndMNIST(t *testing.T) {
 	if !strings.Contains(clog.String(), "presumed dead") {
 		t.Errorf("the run of the killed worker was not given to the other:\n%s", &clog)
 	}
-	epochsOnce(t, filepath.Join(dir, "remote.db"), 4, 3)
+	if !strings.Contains(clog.String(), "resumed after epoch") {
+		t.Errorf("the redelivered run did not resume from its training state:\n%s", &clog)
+	}
+	epochsOnce(t, filepath.Join(dir, "remote.db"), 4, 4)
 
 	local := sweepCmd("--db", "local.db", "dense.toml")
 	if out, err := local.CombinedOutput(); err != nil {

@@ -104,7 +104,9 @@ func afterEpoch(t testing.TB, url string, p *proc, log *buildtest.SyncBuffer, k 
 	var run string
 	for _, w := range ws {
 		if w.ID == p.id && len(w.Runs) > 0 {
-			run, _, _ = strings.Cut(w.Runs[0], " test")
+			if f := strings.Fields(w.Runs[0]); len(f) >= 2 {
+				run = f[0] + " " + f[1] // "run 3"
+			}
 		}
 	}
 	if run == "" {
@@ -154,8 +156,9 @@ func TestWorkerKilled(t *testing.T) {
 		done <- out{db}
 	}()
 	victim := holding(t, url, a, b)
-	// kill it in its second epoch, after the state of the first
-	afterEpoch(t, url, victim, &clog, 1)
+	// kill it in its last epoch: the state of the first is recorded (it
+	// comes before the second epoch's report)
+	afterEpoch(t, url, victim, &clog, 2)
 	if err := victim.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}

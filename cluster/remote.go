@@ -95,9 +95,10 @@ type remoteAttempt struct {
 	lastSeq    uint64
 	seen       time.Time
 	maxEpoch   int
-	replayUpTo int  // epochs of earlier deliveries already recorded
-	adopted    int  // deliveries adopted so far
-	over       bool // the attempt ended or was canceled: drop its message
+	replayUpTo int             // epochs of earlier deliveries already recorded
+	adopted    int             // deliveries adopted so far
+	over       bool            // the attempt ended or was canceled: drop its message
+	arts       map[string]bool // kind/name/epoch of the artifacts recorded
 	// state is the newest training state recorded in this attempt: a
 	// later delivery resumes from it (on whichever worker takes it).
 	state *variant.Artifact
@@ -200,7 +201,7 @@ func (r *Remote) KillAll() {
 func (r *Remote) Train(ctx context.Context, t orchestrator.Task, emit func(variant.Event) error) (string, error) {
 	rnd := make([]byte, 4)
 	_, _ = rand.Read(rnd)
-	a := &remoteAttempt{task: &t, events: make(chan delivered, 256),
+	a := &remoteAttempt{task: &t, events: make(chan delivered, 256), arts: map[string]bool{},
 		token: fmt.Sprintf("%d-%d-%s", t.RunID, t.Attempt, hex.EncodeToString(rnd))}
 	if ds := t.Req.Dataset; strings.HasPrefix(ds, "csv:") || strings.HasPrefix(ds, "idx:") {
 		if err := r.publishData(ctx, ds); err != nil {
@@ -364,7 +365,15 @@ func (r *Remote) apply(ctx context.Context, a *remoteAttempt, ev *EventMsg, emit
 	case ev.Artifact != nil:
 		am := ev.Artifact
 		defer r.c.deleteBlob(context.WithoutCancel(ctx), am.Blob)
-		if am.Epoch > 0 && am.Epoch <= replay {
+		key := fmt.Sprintf("%s/%s/%d", am.Kind, am.Name, am.Epoch)
+		a.mu.Lock()
+		seen, maxEpoch := a.arts[key], a.maxEpoch
+		a.mu.Unlock()
+		// a replay of an earlier delivery's epoch: keep only what that
+		// delivery did not deliver (it may have died between an epoch's
+		// report and its checkpoint), and no state older than the newest
+		// recorded epoch (its own state follows)
+		if am.Epoch > 0 && am.Epoch <= replay && (seen || am.Kind == variant.KindState && am.Epoch < maxEpoch) {
 			return "", nil, nil
 		}
 		data, err := r.c.getBlob(ctx, am.Blob)
@@ -375,11 +384,12 @@ func (r *Remote) apply(ctx context.Context, a *remoteAttempt, ev *EventMsg, emit
 		if err := emit(variant.Event{Artifact: art}); err != nil {
 			return "", nil, err
 		}
+		a.mu.Lock()
+		a.arts[key] = true
 		if art.Kind == variant.KindState {
-			a.mu.Lock()
 			a.state = art
-			a.mu.Unlock()
 		}
+		a.mu.Unlock()
 		return "", nil, nil
 	case ev.Final != nil:
 		return "", nil, emit(variant.Event{Final: &variant.FinalReport{Metrics: ev.Final.Metrics, Meta: ev.Final.Meta}})

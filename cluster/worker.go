@@ -67,6 +67,7 @@ type Worker struct {
 	runs    map[string]*held // token -> run in flight
 	offline bool
 	since   time.Time
+	changed chan struct{} // the runs in flight changed: refresh the registry now
 }
 
 // offer is a plugin build this worker takes runs for.
@@ -112,7 +113,8 @@ func NewWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 	rnd := make([]byte, 3)
 	_, _ = rand.Read(rnd)
 	w := &Worker{opts: o, host: host, log: o.Log, runs: map[string]*held{}, since: time.Now(), exec: o.Executor,
-		id: strings.Trim(idRE.ReplaceAllString(host, "-"), "-") + "-" + fmt.Sprint(os.Getpid()) + "-" + hex.EncodeToString(rnd)}
+		changed: make(chan struct{}, 1),
+		id:      strings.Trim(idRE.ReplaceAllString(host, "-"), "-") + "-" + fmt.Sprint(os.Getpid()) + "-" + hex.EncodeToString(rnd)}
 	if len(w.id) > 100 {
 		w.id = w.id[len(w.id)-100:]
 	}
@@ -256,13 +258,11 @@ func sleep(ctx context.Context, d time.Duration) {
 func (w *Worker) advertise(ctx context.Context, kv jetstream.KeyValue) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	for n := 0; ; n++ {
-		if n%2 == 0 {
-			info := w.info()
-			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			_, _ = kv.Put(pctx, w.id, encode(info))
-			cancel()
-		}
+	for {
+		info := w.info()
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, _ = kv.Put(pctx, w.id, encode(info))
+		cancel()
 		byCoord := map[string][]Held{}
 		w.mu.Lock()
 		for tok, h := range w.runs {
@@ -276,7 +276,17 @@ func (w *Worker) advertise(ctx context.Context, kv jetstream.KeyValue) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-w.changed:
+			sleep(ctx, 200*time.Millisecond) // at most 5 refreshes a second
 		}
+	}
+}
+
+// nudge refreshes the registry soon (runs taken or ended).
+func (w *Worker) nudge() {
+	select {
+	case w.changed <- struct{}{}:
+	default:
 	}
 }
 
@@ -402,10 +412,12 @@ func (w *Worker) take(ctx context.Context, m jetstream.Msg, p *orchestrator.Plug
 	w.runs[rm.Token] = &held{coord: rm.Coord, delivery: md.NumDelivered, label: fmt.Sprintf("run %d %s", rm.RunID, rm.Label), cancel: cancel}
 	offline := w.offline
 	w.mu.Unlock()
+	w.nudge()
 	defer func() {
 		w.mu.Lock()
 		delete(w.runs, rm.Token)
 		w.mu.Unlock()
+		w.nudge()
 	}()
 	if offline {
 		cancel(errLostConn)
