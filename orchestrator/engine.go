@@ -337,7 +337,11 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 	}
 
 	parallel, threads := e.Parallel()
-	fmt.Fprintf(e.opts.Log, "aexp: sweep %q (id %d): %d runs: %d to run, %d done before", s.Name, sw.ID, len(recs), len(queue), res.Skipped)
+	nRuns := len(recs)
+	if e.prop != nil {
+		nRuns = e.prop.runs // the plan's startup runs and the model's earlier proposals
+	}
+	fmt.Fprintf(e.opts.Log, "aexp: sweep %q (id %d): %d runs: %d to run, %d done before", s.Name, sw.ID, nRuns, len(queue), res.Skipped)
 	if res.Exhausted > 0 {
 		fmt.Fprintf(e.opts.Log, ", %d failed with no attempts left (raise budget.attempts to retry them)", res.Exhausted)
 	}
