@@ -570,12 +570,20 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 	}
 	if rs.state != nil {
 		req.Resume = &rs.state.Artifact
+		kept := make([]float64, rs.from) // the early-stopping history of the epochs kept
+		for i := range kept {
+			kept[i] = math.NaN()
+		}
 		for ep, v := range rs.objective {
 			byEpoch[ep] = v
+			if ep >= 1 && ep <= rs.from {
+				kept[ep-1] = v
+			}
 			if math.IsNaN(best) || s.Objective.better(v, best) {
 				best = v
 			}
 		}
+		pr.seed(id, kept)
 	}
 	emit := func(ev variant.Event) error {
 		switch {
