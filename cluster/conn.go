@@ -68,6 +68,10 @@ func Connect(ctx context.Context, o ConnOptions) (*Conn, error) {
 				o.Disconnected(err)
 			}
 		}),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			// asynchronous errors, e.g. a permissions violation
+			fmt.Fprintf(logw, "aexp: NATS: %v\n", err)
+		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			fmt.Fprintf(logw, "aexp: reconnected to NATS at %s\n", nc.ConnectedUrlRedacted())
 			if o.Reconnected != nil {
