@@ -170,6 +170,14 @@ func TestWorkerKilled(t *testing.T) {
 	if !strings.Contains(clog.String(), "resumed after epoch") {
 		t.Errorf("the redelivered run did not resume from its training state:\n%s", &clog)
 	}
+	// the store records the move: the run resumed after the epoch of its last state
+	var resumes, from int
+	if err := openRO(t, o.db).QueryRow(`SELECT coalesce(sum(resumes), 0), coalesce(max(resumed_from), 0) FROM runs`).Scan(&resumes, &from); err != nil {
+		t.Fatal(err)
+	}
+	if resumes != 1 || from < 1 {
+		t.Errorf("runs record %d resume(s), the latest after epoch %d; want 1 after epoch >= 1", resumes, from)
+	}
 	var llog buildtest.SyncBuffer
 	_, local := sweep(t, context.Background(), "", t.TempDir(), spec, &llog)
 	if d := diff(content(t, local), content(t, o.db)); d != "" {

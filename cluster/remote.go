@@ -399,9 +399,9 @@ func (r *Remote) apply(ctx context.Context, a *remoteAttempt, ev *EventMsg, emit
 		a.mu.Unlock()
 		if !first {
 			// a redelivery resumed within this attempt: what came after
-			// the state is dropped as a replay (replayUpTo)
+			// the state is dropped as a replay (replayUpTo); the engine
+			// records the resume
 			fmt.Fprintf(r.log, "aexp: run %d resumed after epoch %d on worker %s (delivery %d)\n", t.RunID, ev.Resumed.Epoch, ev.Worker, ev.Delivery)
-			return "", nil, nil
 		}
 		return "", nil, emit(variant.Event{Resumed: &variant.Resumed{Epoch: ev.Resumed.Epoch}})
 	case ev.End != nil:

@@ -480,7 +480,7 @@ func (w *Worker) train(ctx context.Context, pub *publisher, reply *StartReply, p
 	}
 	var stderr io.Writer
 	if w.opts.Verbose {
-		stderr = &linePrefix{w: w.log, prefix: fmt.Sprintf("[run %d] ", rm.RunID)}
+		stderr = orchestrator.PrefixWriter(w.log, fmt.Sprintf("[run %d] ", rm.RunID))
 	}
 	started := false
 	tail, err := w.exec.Train(ctx, orchestrator.Task{
@@ -692,30 +692,4 @@ func (p *publisher) publish(m EventMsg) error {
 		time.Sleep(time.Duration(try+1) * 200 * time.Millisecond)
 	}
 	return err
-}
-
-// linePrefix writes each line with a prefix.
-type linePrefix struct {
-	mu     sync.Mutex
-	w      io.Writer
-	prefix string
-	mid    bool
-}
-
-func (l *linePrefix) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []byte
-	for _, c := range b {
-		if !l.mid {
-			out = append(out, l.prefix...)
-			l.mid = true
-		}
-		out = append(out, c)
-		if c == '\n' {
-			l.mid = false
-		}
-	}
-	_, err := l.w.Write(out)
-	return len(b), err
 }

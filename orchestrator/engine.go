@@ -524,7 +524,7 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 	defer cancel(nil)
 	var logw io.Writer
 	if e.opts.Verbose {
-		logw = prefixWriter(e.opts.Log, fmt.Sprintf("[run %d] ", id))
+		logw = PrefixWriter(e.opts.Log, fmt.Sprintf("[run %d] ", id))
 	}
 	started := false
 	var start time.Time // when the plugin started
@@ -554,7 +554,8 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 	defer e.untrack(id)
 	var (
 		lastEpoch  = rs.from
-		resumed    bool // the plugin confirmed it continues from rs.from
+		resumed    bool      // the plugin confirmed it continues from rs.from
+		stateEpoch = rs.from // of the last training state recorded
 		byEpoch    = map[int]float64{}
 		best       = math.NaN()
 		final      *variant.FinalReport
@@ -587,6 +588,16 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 	}
 	emit := func(ev variant.Event) error {
 		switch {
+		case ev.Resumed != nil && (resumed || lastEpoch > rs.from):
+			// the run moved within this attempt (a redelivery to another
+			// worker) and continues from the state this attempt recorded
+			if ev.Resumed.Epoch != stateEpoch {
+				return fmt.Errorf("protocol error: resumed from epoch %d, but the last training state recorded is of epoch %d", ev.Resumed.Epoch, stateEpoch)
+			}
+			if err := e.db.MarkResumed(bg, id, stateEpoch); err != nil {
+				recErr = err
+				return err
+			}
 		case ev.Resumed != nil:
 			if rs.state == nil || ev.Resumed.Epoch != rs.from {
 				return fmt.Errorf("plugin protocol error: resumed from epoch %d, but was sent the state of epoch %d", ev.Resumed.Epoch, rs.from)
@@ -645,6 +656,7 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 				recErr = err
 				return err
 			}
+			stateEpoch = ev.Artifact.Epoch
 		case ev.Artifact != nil:
 			if pruneAt > 0 && ev.Artifact.Epoch > pruneAt {
 				return nil
@@ -827,8 +839,9 @@ func tailOf(s string, n int) string {
 	return s
 }
 
-// prefixWriter writes each line with a prefix.
-func prefixWriter(w io.Writer, prefix string) io.Writer {
+// PrefixWriter writes each line with a prefix (a run's log lines, here
+// and on a worker).
+func PrefixWriter(w io.Writer, prefix string) io.Writer {
 	return &prefixed{w: w, prefix: prefix, bol: true}
 }
 
