@@ -430,6 +430,10 @@ type RunData struct {
 	Params        map[string]any           `json:"params"`
 	PluginVersion string                   `json:"plugin_version"`
 	PluginHash    string                   `json:"plugin_hash"`
+	Source        string                   `json:"source"`        // how the configuration was chosen: grid, random, startup, model
+	ResumedFrom   int                      `json:"resumed_from"`  // the epoch the latest attempt resumed from (0: none)
+	Resumes       int                      `json:"resumes"`       // how often the run resumed
+	TrainSeconds  float64                  `json:"train_seconds"` // training time over all attempts
 	Host          string                   `json:"host"`
 	BLAS          string                   `json:"blas"`
 	Threads       int                      `json:"threads"`
@@ -479,6 +483,7 @@ func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
 	}
 	d := RunData{Tags: tags[id], ID: run.ID, SweepID: run.SweepID, Variant: run.Variant, Dataset: run.Dataset, Seed: run.Seed,
 		Status: run.Status, Error: run.Error, Params: run.Params, PluginVersion: run.PluginVersion, PluginHash: run.PluginHash,
+		Source: run.Source, ResumedFrom: run.ResumedFrom, Resumes: run.Resumes, TrainSeconds: run.TrainSeconds,
 		Host: run.Host, BLAS: run.BLAS, Threads: run.Threads, Attempt: run.Attempt, Epochs: run.Epochs, Meta: run.Meta,
 		Created: run.Created, Started: run.Started, Finished: run.Finished, StderrTail: run.StderrTail,
 		Final: map[string]*float64{}, History: map[string][][2]*float64{}, Artifacts: arts}

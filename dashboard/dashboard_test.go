@@ -58,7 +58,7 @@ func fixture(t *testing.T) (string, *store.DB) {
 	specs := make([]store.RunSpec, len(runs))
 	for i, r := range runs {
 		specs[i] = store.RunSpec{Key: fmt.Sprint(i), Variant: "dense", Dataset: "mnist", Seed: r.seed,
-			Params: map[string]any{"lr": r.lr, "note": r.note, "code": int64(8)}}
+			Params: map[string]any{"lr": r.lr, "note": r.note, "code": int64(8)}, Source: "model"}
 	}
 	rec, err := db.EnsureRuns(ctx, sw.ID, specs)
 	if err != nil {
@@ -150,7 +150,7 @@ func TestEndpoints(t *testing.T) {
 		{"/", 200, "text/html", []string{"fix", "val_loss (minimize)", `href="/sweeps/1"`, "done 3", "pruned 1"}, nil},
 		{"/sweeps/1", 200, "text/html", []string{"Sweep fix", `data-api="/api/sweeps/1"`, "/static/echarts.min.js"}, nil},
 		{"/sweeps/fix", 200, "text/html", []string{"Sweep fix"}, nil},
-		{"/runs/1", 200, "text/html", []string{"Run 1", "0.3.1", "feedbeef", "/api/runs/1/checkpoint.safetensors", "Reconstructions", "note=&lt;b&gt;best&lt;/b&gt;"}, []string{"<b>best"}},
+		{"/runs/1", 200, "text/html", []string{"Run 1", "0.3.1", "feedbeef", "chosen by", "model", "/api/runs/1/checkpoint.safetensors", "Reconstructions", "note=&lt;b&gt;best&lt;/b&gt;"}, []string{"<b>best"}},
 		{"/runs/5", 200, "text/html", []string{"Failure", "Log (the end", "&lt;script&gt;alert("}, []string{evil}},
 		{"/compare?runs=3,1,2", 200, "text/html", []string{"aexp compare 3 1 2", "Summary", `<a href="/runs/1">1</a>`, "Learning curves"}, nil},
 		{"/api/sweeps", 200, "application/json", []string{`"name":"fix"`, `"best_run":1`}, nil},
@@ -159,7 +159,7 @@ func TestEndpoints(t *testing.T) {
 		{"/api/sweeps/1/curves?runs=4", 200, "application/json", []string{`"pruned":[2]`}, nil},
 		{"/api/runs/5", 200, "application/json", []string{`"status":"failed"`, `\u003cscript\u003e`}, []string{"<script>"}},
 		{"/api/runs/1/checkpoint.safetensors", 200, "application/octet-stream", nil, nil},
-		{"/api/runs/7", 200, "application/json", []string{`"status":"diverged"`, `[2,null]`}, nil},
+		{"/api/runs/7", 200, "application/json", []string{`"status":"diverged"`, `[2,null]`, `"source":"model"`, `"resumes":0`}, nil},
 		{"/runs/7", 200, "text/html", []string{"diverged"}, nil},
 		{"/api/sweeps/1/curves?runs=7", 200, "application/json", []string{`"runs":[7]`}, nil},
 		{"/api/compare?runs=7,1", 200, "application/json", nil, nil},

@@ -111,7 +111,9 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 		{K: "plugin binary sha256", V: orDash(run.PluginHash)},
 		{K: "dataset", V: run.Dataset},
 		{K: "seed", V: strconv.FormatUint(run.Seed, 10)},
+		{K: "chosen by", V: orDash(run.Source)},
 		{K: "attempt", V: fmt.Sprintf("%d of %d", run.Attempt, run.MaxAttempts)},
+		{K: "resumed", V: resumedText(run.ResumedFrom, run.Resumes)},
 		{K: "epochs", V: strconv.Itoa(run.Epochs)},
 		{K: "host", V: orDash(run.Host)},
 		{K: "BLAS, threads", V: fmt.Sprintf("%s, %d", orDash(run.BLAS), run.Threads)},
@@ -174,4 +176,12 @@ func (s *Server) comparePage(w http.ResponseWriter, r *http.Request) {
 		Intro:      fmt.Sprintf("%d runs from %s", len(runs), s.db.Path()),
 		Comparison: &c, Runs: runs, Figures: figs, Warnings: warns, Labels: labels, Charts: viz.ChartsOf(runs, c, logs)}
 	s.page(w, r, func(b *bytes.Buffer) error { return viz.WriteHTML(b, p) })
+}
+
+// resumedText says whether and from where a run resumed.
+func resumedText(from, times int) string {
+	if times == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%d time(s), latest after epoch %d", times, from)
 }
