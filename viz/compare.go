@@ -28,6 +28,7 @@ type Run struct {
 	History map[string][]Point
 	// Meta holds facts from the final report: "params" (parameter count), "blas".
 	Meta      map[string]string
+	Tags      map[string]string // aexp tag
 	Artifacts []Artifact
 }
 

@@ -153,6 +153,7 @@ func WriteHTML(w io.Writer, p Page) error {
 		Params []KV
 		Final  []KV
 		Facts  []KV
+		Tags   []KV
 	}
 	type view struct {
 		Page
@@ -201,6 +202,9 @@ func WriteHTML(w io.Writer, p Page) error {
 		}
 		for _, k := range slices.Sorted(maps.Keys(r.Meta)) {
 			rv.Facts = append(rv.Facts, KV{k, r.Meta[k]})
+		}
+		for _, k := range slices.Sorted(maps.Keys(r.Tags)) {
+			rv.Tags = append(rv.Tags, KV{k, r.Tags[k]})
 		}
 		v.RunViews = append(v.RunViews, rv)
 	}

@@ -51,6 +51,13 @@ func TestTagCommand(t *testing.T) {
 		!strings.Contains(out, "tags\n  run 1  keep=yes note=good run\n  run 2  keep=yes\n") {
 		t.Errorf("compare:\n%s", out)
 	}
+	report := filepath.Join(t.TempDir(), "report.html")
+	if _, _, err := cli(t, "compare", "--db", db, "--no-sample", "--html", report, "1", "2"); err != nil {
+		t.Fatalf("compare --html: %v", err)
+	}
+	if b, err := os.ReadFile(report); err != nil || !strings.Contains(string(b), "<th>tag</th>") || !strings.Contains(string(b), "<td>note</td><td>good run</td>") {
+		t.Errorf("the report does not show run 1's tags (%v)", err)
+	}
 	for _, tc := range []struct {
 		args []string
 		code int

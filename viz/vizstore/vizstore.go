@@ -31,6 +31,10 @@ func Runs(ctx context.Context, db *store.DB, ids []int64, withArtifacts bool) ([
 	if err != nil {
 		return nil, err
 	}
+	tags, err := db.Tags(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	runs := make([]viz.Run, 0, len(ids))
 	for _, id := range ids {
 		r, err := db.GetRun(ctx, id)
@@ -40,7 +44,9 @@ func Runs(ctx context.Context, db *store.DB, ids []int64, withArtifacts bool) ([
 			}
 			return nil, err
 		}
-		runs = append(runs, Run(r, hist[id], finals[id]))
+		vr := Run(r, hist[id], finals[id])
+		vr.Tags = tags[id]
+		runs = append(runs, vr)
 	}
 	if withArtifacts {
 		if err := AddArtifacts(ctx, db, runs); err != nil {
