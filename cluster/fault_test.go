@@ -305,9 +305,12 @@ func TestBadMessages(t *testing.T) {
 	}
 	defer nc.Close()
 	js, _ := nc.JetStream()
-	ws, _ := cluster.Workers(ctx, cluster.ConnOptions{URL: url})
-	if len(ws) != 1 {
-		t.Fatalf("workers %v", ws)
+	// the worker registers itself shortly after it starts
+	var ws []cluster.WorkerInfo
+	for deadline := time.Now().Add(20 * time.Second); len(ws) != 1; time.Sleep(100 * time.Millisecond) {
+		if ws, _ = cluster.Workers(ctx, cluster.ConnOptions{URL: url}); len(ws) != 1 && time.Now().After(deadline) {
+			t.Fatalf("workers %v", ws)
+		}
 	}
 	hash := ws[0].Variants[0].Hash
 	garbage := [][]byte{nil, []byte("{"), []byte(`{"v":1}`), []byte(`{"v":2,"token":"x"}`), []byte("\xff\x00"),
