@@ -116,15 +116,11 @@ func describeAll(ctx context.Context, s *Spec, plugins map[string]string, l *err
 			l.add(where[name], "%s", msg)
 			continue
 		}
-		info, err := describePlugin(ctx, path)
+		p, err := LoadPlugin(ctx, path)
 		if err != nil {
 			return nil, err
 		}
-		hash, err := fileHash(path)
-		if err != nil {
-			return nil, err
-		}
-		out[name] = &Plugin{Path: path, Hash: hash, Info: info}
+		out[name] = p
 	}
 
 	// the objective must be a metric every variant of the sweep reports
