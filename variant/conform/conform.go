@@ -487,10 +487,14 @@ func (s *suite) cancel() []error {
 		return []error{fmt.Errorf("Train did not return within %v of cancellation", CancelDeadline+5*time.Second)}
 	}
 	// The host stops listening at once; the plugin's own Train must return
-	// too. The SDK's server logs "Train still running" when it does not.
-	time.Sleep(variant.CancelGrace + 300*time.Millisecond)
-	if strings.Contains(s.stderr.String(), "Train still running") {
-		errs = append(errs, fmt.Errorf("the plugin's Train kept running for more than %v after its context was cancelled", variant.CancelGrace))
+	// too. The SDK's server logs "Train still running" when it does not; the
+	// line needs a moment to cross the plugin's stderr pipe and go-plugin's
+	// log relay, so look for it a second past the grace.
+	for end := t0.Add(variant.CancelGrace + time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if strings.Contains(s.stderr.String(), "Train still running") {
+			errs = append(errs, fmt.Errorf("the plugin's Train kept running for more than %v after its context was cancelled", variant.CancelGrace))
+			break
+		}
 	}
 	// The plugin must still answer after a cancelled run.
 	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -28,7 +28,7 @@ func TestConformanceCatchesViolations(t *testing.T) {
 		want   string
 	}{
 		{map[string]any{"stdout_at": 2}, "NoStdout: the plugin wrote to stdout"},
-		{map[string]any{"sleep_ms": 1500, "ignore_cancel": true}, "Cancel: the plugin's Train kept running"},
+		{map[string]any{"sleep_ms": 3000, "ignore_cancel": true}, "Cancel: the plugin's Train kept running"},
 		{map[string]any{"nan_at": 2}, "Train: Train: diverged at epoch 2"},
 	} {
 		r := req
