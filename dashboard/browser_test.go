@@ -92,6 +92,7 @@ func TestSweepPageInChromium(t *testing.T) {
 	}
 	type stats struct {
 		Rows, Lines, Points, MaxEpoch, Parallel, Slices, SliceCharts, Importance, SVGPaths, Pruned int
+		MetricLabels                                                                               int // texts naming the objective in the curves chart
 		Title                                                                                      string
 	}
 	st := viztest.Eval[stats](t, b, `(function () {
@@ -103,6 +104,7 @@ func TestSweepPageInChromium(t *testing.T) {
 			SliceCharts: document.querySelectorAll('#slices .chart svg').length,
 			SVGPaths: document.querySelectorAll('#curves svg path').length,
 			Pruned: document.querySelectorAll('#runs .status-pruned').length,
+			MetricLabels: Array.from(document.querySelectorAll('#curves svg text')).filter(function (e) { return /^train_loss/.test(e.textContent); }).length,
 			Title: document.title
 		};
 	})()`)
@@ -117,6 +119,8 @@ func TestSweepPageInChromium(t *testing.T) {
 		t.Errorf("sweep plots: parallel %d lines, slices %d points in %d charts, importance %d bars", st.Parallel, st.Slices, st.SliceCharts, st.Importance)
 	case st.Title != "Sweep toy":
 		t.Errorf("title %q", st.Title)
+	case st.MetricLabels != 1:
+		t.Errorf("the curves chart names train_loss %d times, want once (its title)", st.MetricLabels)
 	}
 
 	// A new epoch of the best run (selected by default) reaches the open page.

@@ -80,7 +80,8 @@
       }
     });
     var o = base();
-    o.title = { text: title || cs.metric, left: 0, textStyle: { fontSize: 14, fontWeight: 600 } };
+    // the title names the metric; the y axis carries no second copy of it
+    o.title = { text: (title || cs.metric) + (logY ? ' (log scale)' : ''), left: 0, textStyle: { fontSize: 14, fontWeight: 600 } };
     o.grid = { left: 60, right: 290, top: 40, bottom: 40 };
     o.tooltip = {
       trigger: 'item', formatter: function (p) {
@@ -91,7 +92,7 @@
     o.legend = { type: 'scroll', orient: 'vertical', right: 0, top: 30, bottom: 10, width: 270,
       textStyle: { width: 240, overflow: 'truncate' }, tooltip: { show: true } };
     o.xAxis = { type: 'value', name: 'epoch', nameLocation: 'middle', nameGap: 25, minInterval: 1, max: Math.max(maxE, 1) };
-    o.yAxis = { type: logY ? 'log' : 'value', name: cs.metric + (logY ? ' (log)' : ''), scale: true,
+    o.yAxis = { type: logY ? 'log' : 'value', scale: true,
       axisLabel: { formatter: fmt } };
     o.series = series;
     init(el).setOption(o, true);
