@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aexp/aexp/store"
+	"github.com/aexp/aexp/variant"
 )
 
 // The benchmark store: 10 sweeps × 1,000 runs, 50 epochs × 6 metrics each,
@@ -310,5 +311,40 @@ func reportCPU(b *testing.B) func() {
 	start := cpuTime()
 	return func() {
 		b.ReportMetric(float64(cpuTime()-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+	}
+}
+
+// BenchmarkSaveState replaces a run's training state with one of the size
+// the default dense model writes after each epoch (weights, two Adam
+// moments: ~6.7 MB), as the engine does once per epoch.
+func BenchmarkSaveState(b *testing.B) {
+	db, err := store.Open(filepath.Join(b.TempDir(), "state.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	sw, _, err := db.EnsureSweep(ctx, "bench-state", "x", "x")
+	if err != nil {
+		b.Fatal(err)
+	}
+	runs, err := db.EnsureRuns(ctx, sw.ID, []store.RunSpec{{Key: "s", Variant: "dense"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	id := runs[0].ID
+	if err := db.StartRun(ctx, id, store.RunStart{}); err != nil {
+		b.Fatal(err)
+	}
+	data := make([]byte, 6_700_000)
+	rand.NewChaCha8([32]byte{1}).Read(data) // incompressible, like float weights
+	b.SetBytes(int64(len(data)))
+	e := 0
+	for b.Loop() {
+		e++
+		a := variant.Artifact{Kind: variant.KindState, Name: "state", Epoch: e, Format: "aexp-train-state", Data: data}
+		if err := db.SaveState(ctx, id, a, "h", float64(e)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
