@@ -29,7 +29,7 @@ func TestConformGoPlugins(t *testing.T) {
 	for _, p := range plugins {
 		t.Run(filepath.Base(p), func(t *testing.T) {
 			out, err := conformOut(t, p, "--train-limit", "128", "--test-limit", "32")
-			if err != nil || !strings.Contains(out, "8 checks: 8 passed, 0 failed") {
+			if err != nil || !strings.Contains(out, "9 checks: 9 passed, 0 failed") {
 				t.Errorf("err = %v\n%s", err, out)
 			}
 		})

@@ -22,6 +22,7 @@
 //	spawn_child   bool   false start a child process (in the plugin's process group) that sleeps forever
 //	log_every     int    1     emit a Log event every N epochs (0 = never)
 //	mode          string "toy" unused except for choices tests: one of toy, fancy
+//	resume_drift  float  0     a resumed run's losses are off by this fraction (a resume bug the conformance kit must catch)
 //
 // With the environment variable AEXP_TESTPLUGIN_ONCE set to a folder,
 // panic_at, exit_at and fail_at fire only once per run key (a marker file
@@ -78,6 +79,7 @@ type Config struct {
 	SpawnChild   bool    `aexp:"spawn_child" default:"false" doc:"start a child process that sleeps forever"`
 	LogEvery     int     `aexp:"log_every" default:"1" min:"0" doc:"emit a Log event every N epochs (0: never)"`
 	Mode         string  `aexp:"mode" default:"toy" choices:"toy,fancy" doc:"no effect; exercises string choices"`
+	ResumeDrift  float64 `aexp:"resume_drift" default:"0" min:"0" max:"1" doc:"a resumed run's losses are off by this fraction"`
 }
 
 type toy struct{ name string }
@@ -127,6 +129,7 @@ func (t toy) Train(ctx context.Context, req variant.TrainRequest, emit func(vari
 		if err := emit(variant.Event{Resumed: &variant.Resumed{Epoch: st.Epoch}}); err != nil {
 			return err
 		}
+		noise *= 1 + cfg.ResumeDrift
 		first, last = st.Epoch+1, loss(st.Epoch)
 	}
 	for epoch := first; epoch <= req.Epochs; epoch++ {

@@ -123,7 +123,7 @@ func TestConformTorchdense(t *testing.T) {
 	e := newEnv(t)
 	out := e.must("conform", "--dataset", "mnist", "--train-limit", "300", "--test-limit", "50",
 		"--params", `{"hidden": [32, 8]}`, torchdense(t))
-	if !strings.Contains(out, "8 checks: 8 passed, 0 failed") {
+	if !strings.Contains(out, "9 checks: 9 passed, 0 failed") {
 		t.Errorf("%s", out)
 	}
 }
@@ -148,8 +148,9 @@ func TestConformBrokenPython(t *testing.T) {
 		"FAIL  SameSeedSameTrajectory\n      epoch 1: train_loss is ",
 		"FAIL  Cancel\n      the plugin's Train kept running for more than 1s after its context was cancelled",
 		"FAIL  Checkpoint\n      Train sent no checkpoint artifact (kind \"checkpoint\")",
+		"FAIL  Resume\n      Train sent training states (kind \"state\", 2 of them) but Describe does not declare the \"resume\" capability",
 		`FAIL  NoStdout` + "\n" + `      the plugin wrote to stdout (log to stderr instead): "a stray line on stdout\n`,
-		"8 checks: 2 passed, 6 failed",
+		"9 checks: 2 passed, 7 failed",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)

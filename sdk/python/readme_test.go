@@ -37,7 +37,7 @@ func TestREADMEPythonPlugin(t *testing.T) {
 	sdk, _ := filepath.Abs(".")
 	t.Setenv("PYTHONPATH", sdk)
 	e := &env{t: t, bin: buildtest.Binaries(t, map[string]string{"cmd/aexp": "aexp"}), dir: dir}
-	if out := e.must("conform", "--dataset", "mnist", "--train-limit", "500", "--test-limit", "100", plugin); !strings.Contains(out, "8 checks: 8 passed, 0 failed") {
+	if out := e.must("conform", "--dataset", "mnist", "--train-limit", "500", "--test-limit", "100", plugin); !strings.Contains(out, "9 checks: 9 passed, 0 failed") {
 		t.Errorf("aexp conform on the README's plugin:\n%s", out)
 	}
 }

@@ -19,6 +19,11 @@
 //   - the run sends a checkpoint in safetensors format, and, when the
 //     plugin declares the capabilities, Reconstruct and Sample work from
 //     it; without them they answer variant.ErrUnimplemented;
+//   - a plugin declaring the resume capability sends a training state
+//     after every epoch (after that epoch's report), continues exactly
+//     from a state it is given (Resumed, then the next epochs, equal to
+//     the uninterrupted run's), and refuses or ignores a state it cannot
+//     read; a plugin without it sends no states;
 //   - the plugin writes nothing to stdout.
 package conform
 
@@ -131,6 +136,7 @@ type suite struct {
 	ckpt   *variant.Artifact
 	params map[string]any // req.Params with defaults filled
 	ran    *trajectory    // the Train check's run, for the Metrics check
+	det    *trajectory    // a SameSeedSameTrajectory run (threads = 1), for the Resume check
 }
 
 func (s *suite) launch(ctx context.Context) (*variant.Plugin, error) {
@@ -147,6 +153,7 @@ func (s *suite) checks() []check {
 		{"SameSeedSameTrajectory", s.determinism},
 		{"Cancel", s.cancel},
 		{"Checkpoint", s.checkpoint},
+		{"Resume", s.resume},
 		{"NoStdout", s.noStdout},
 	}
 }
@@ -302,10 +309,20 @@ func (s *suite) badParams() []error {
 
 // trajectory is what a run reported.
 type trajectory struct {
-	epochs []variant.EpochReport
-	final  *variant.FinalReport
-	ckpt   *variant.Artifact // the last checkpoint; earlier ones are not kept
-	events int
+	epochs  []variant.EpochReport
+	final   *variant.FinalReport
+	ckpt    *variant.Artifact // the last checkpoint; earlier ones are not kept
+	states  []state
+	resumed *variant.Resumed
+	early   bool // Resumed came after an epoch report
+	events  int
+}
+
+// state is a training state a run sent, and how many epoch reports came
+// before it.
+type state struct {
+	art     *variant.Artifact
+	reports int
 }
 
 func train(ctx context.Context, p *variant.Plugin, req variant.TrainRequest) (trajectory, error) {
@@ -317,8 +334,12 @@ func train(ctx context.Context, p *variant.Plugin, req variant.TrainRequest) (tr
 			tr.epochs = append(tr.epochs, *e.Epoch)
 		case e.Final != nil:
 			tr.final = e.Final
+		case e.Resumed != nil:
+			tr.resumed, tr.early = e.Resumed, len(tr.epochs) > 0
 		case e.Artifact != nil && e.Artifact.Kind == variant.KindCheckpoint:
 			tr.ckpt = e.Artifact
+		case e.Artifact != nil && e.Artifact.Kind == variant.KindState:
+			tr.states = append(tr.states, state{e.Artifact, len(tr.epochs)})
 		}
 		return nil
 	})
@@ -433,15 +454,26 @@ func (s *suite) determinism() []error {
 		}
 	}
 	a, b := trs[0], trs[1]
+	s.det = &trs[0]
 	if len(a.epochs) != len(b.epochs) {
 		return []error{fmt.Errorf("%d vs %d epochs with the same seed", len(a.epochs), len(b.epochs))}
 	}
+	return sameEpochs(a.epochs, b.epochs, "in one run and", "in the other with the same seed")
+}
+
+// sameEpochs compares the losses of two runs' epoch reports, epoch by
+// epoch; b may start later than a (a resumed run).
+func sameEpochs(a, b []variant.EpochReport, how, other string) []error {
 	var errs []error
-	for i := range a.epochs {
+	byEpoch := map[int]variant.EpochReport{}
+	for _, e := range a {
+		byEpoch[e.Epoch] = e
+	}
+	for _, e := range b {
 		for _, k := range []string{"train_loss", "val_loss"} {
-			x, y := a.epochs[i].Metrics[k], b.epochs[i].Metrics[k]
+			x, y := byEpoch[e.Epoch].Metrics[k], e.Metrics[k]
 			if x != y && math.Abs(x-y) > 1e-9*math.Max(math.Abs(x), math.Abs(y)) {
-				errs = append(errs, fmt.Errorf("epoch %d: %s is %v in one run and %v in the other with the same seed", i+1, k, x, y))
+				errs = append(errs, fmt.Errorf("epoch %d: %s is %v %s %v %s", e.Epoch, k, x, how, y, other))
 			}
 		}
 	}
@@ -559,6 +591,86 @@ func (s *suite) checkpoint() []error {
 		}
 	case !errors.Is(err, variant.ErrUnimplemented):
 		errs = append(errs, fmt.Errorf("Sample without the capability returned %v, want variant.ErrUnimplemented", err))
+	}
+	return errs
+}
+
+// resume checks what the host relies on to continue an interrupted run.
+func (s *suite) resume() []error {
+	declared := slices.Contains(s.info.Capabilities, variant.CapResume)
+	if s.ran == nil {
+		return []error{errors.New("skipped: the Train check did not complete a run")}
+	}
+	if !declared {
+		if n := len(s.ran.states); n > 0 {
+			return []error{fmt.Errorf("Train sent training states (kind %q, %d of them) but Describe does not declare the %q capability, so they are never sent back", variant.KindState, n, variant.CapResume)}
+		}
+		return nil
+	}
+	var errs []error
+	fail := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if len(s.ran.states) != len(s.ran.epochs) {
+		fail("%d training states for %d epochs: with the %q capability, send one after every epoch", len(s.ran.states), len(s.ran.epochs), variant.CapResume)
+	}
+	for _, st := range s.ran.states {
+		if st.art.Epoch != st.reports {
+			fail("the training state of epoch %d came after %d epoch reports: send it after its epoch's report, before the next", st.art.Epoch, st.reports)
+		}
+	}
+	if s.det == nil || len(s.det.states) == 0 || len(s.det.epochs) < 2 {
+		return append(errs, errors.New("skipped: needs a SameSeedSameTrajectory run of at least 2 epochs with training states"))
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	from := s.det.states[0].art
+	run := func(a *variant.Artifact) (trajectory, error) {
+		req := s.req
+		req.Params = s.params
+		if req.Threads == 0 {
+			req.Threads = 1 // as the SameSeedSameTrajectory run
+		}
+		req.Resume = a
+		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+		defer cancel()
+		p, err := s.launch(ctx) // a fresh process, as after a crash
+		if err != nil {
+			return trajectory{}, err
+		}
+		defer p.Kill()
+		return train(ctx, p, req)
+	}
+
+	// From the state of epoch 1: Resumed{1} first, then epochs 2.., equal
+	// to the uninterrupted run's.
+	tr, err := run(from)
+	switch {
+	case err != nil:
+		fail("Train resuming from the state of epoch %d: %v\nplugin stderr (tail):\n%s", from.Epoch, err, tail(s.stderr.String()))
+	case tr.resumed == nil || tr.early:
+		fail("given the state of epoch %d, Train did not send Resumed before its first epoch report", from.Epoch)
+	case tr.resumed.Epoch != from.Epoch:
+		fail("given the state of epoch %d, Train sent Resumed{%d}", from.Epoch, tr.resumed.Epoch)
+	case len(tr.epochs) == 0 || tr.epochs[0].Epoch != from.Epoch+1 || len(tr.epochs) != len(s.det.epochs)-from.Epoch:
+		var got []int
+		for _, e := range tr.epochs {
+			got = append(got, e.Epoch)
+		}
+		fail("resumed from epoch %d, Train reported epochs %v, want %d to %d", from.Epoch, got, from.Epoch+1, len(s.det.epochs))
+	default:
+		errs = append(errs, sameEpochs(s.det.epochs, tr.epochs, "uninterrupted and", "resumed from the state of epoch 1 (same seed, threads = 1)")...)
+	}
+
+	// A state it cannot read: refuse it (an error) or start over at epoch
+	// 1, never claim to continue from it.
+	bad := *from
+	bad.Data = []byte("aexp conformance kit: not a training state")
+	tr, err = run(&bad)
+	switch {
+	case err == nil && tr.resumed != nil:
+		fail("given a state it cannot read, Train sent Resumed{%d}; it must fail or start over", tr.resumed.Epoch)
+	case err == nil && (len(tr.epochs) == 0 || tr.epochs[0].Epoch != 1):
+		fail("given a state it cannot read, Train neither failed nor started over at epoch 1")
 	}
 	return errs
 }

@@ -30,6 +30,7 @@ func TestConformanceCatchesViolations(t *testing.T) {
 		{map[string]any{"stdout_at": 2}, "NoStdout: the plugin wrote to stdout"},
 		{map[string]any{"sleep_ms": 3000, "ignore_cancel": true}, "Cancel: the plugin's Train kept running"},
 		{map[string]any{"nan_at": 2}, "Train: Train: diverged at epoch 2"},
+		{map[string]any{"resume_drift": 0.01}, "Resume: epoch 2: train_loss is "},
 	} {
 		r := req
 		r.Params = c.params
