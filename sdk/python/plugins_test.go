@@ -28,6 +28,11 @@ func torchdense(t *testing.T) string {
 	return filepath.Join(root, "plugins", "torchdense", "aexp-variant-torchdense")
 }
 
+// torchvae is the PyTorch VAE example plugin, run from the checkout.
+func torchvae(t *testing.T) string {
+	return filepath.Join(filepath.Dir(filepath.Dir(torchdense(t))), "torchvae", "aexp-variant-torchvae")
+}
+
 // env is a test's aexp: the binary and Go plugins built once, the Python
 // plugins in their own folder, a database and a data cache of its own.
 type env struct {
@@ -43,8 +48,10 @@ func newEnv(t *testing.T, goPlugins ...string) *env {
 	}
 	e := &env{t: t, bin: buildtest.Binaries(t, bins), plugins: t.TempDir(), dir: t.TempDir()}
 	e.db = filepath.Join(e.dir, "aexp.db")
-	if err := os.Symlink(torchdense(t), filepath.Join(e.plugins, "aexp-variant-torchdense")); err != nil {
-		t.Fatal(err)
+	for _, p := range []string{torchdense(t), torchvae(t)} {
+		if err := os.Symlink(p, filepath.Join(e.plugins, filepath.Base(p))); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return e
 }
@@ -87,6 +94,7 @@ type runRow struct {
 	Status  string   `json:"status"`
 	Epochs  int      `json:"epochs"`
 	TestMSE *float64 `json:"test_mse"`
+	Final   *float64 `json:"final_objective"`
 	PCAMSE  *float64 `json:"pca_mse"`
 	Error   string   `json:"error"`
 }
