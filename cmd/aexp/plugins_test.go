@@ -37,7 +37,7 @@ func TestPluginsCommand(t *testing.T) {
 		t.Errorf("junk: %q", reports[0].Error)
 	}
 	toy := reports[1]
-	if toy.Error != "" || toy.Version != "0.1.0" || len(toy.Params) != 12 || len(toy.Capabilities) != 3 {
+	if toy.Error != "" || toy.Version != "0.1.0" || len(toy.Params) != 13 || len(toy.Capabilities) != 3 {
 		t.Errorf("toy: %+v", toy)
 	}
 	if p := toy.Params[0]; p.Name != "lr" || p.Type != "float" || p.Default != 0.5 || *p.Max != 10 || p.Doc == "" {
