@@ -1,16 +1,23 @@
 package cluster_test
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/aexp/aexp/cluster"
 	"github.com/aexp/aexp/dataset"
 	"github.com/aexp/aexp/internal/buildtest"
 )
@@ -156,53 +163,288 @@ func noProcs(t testing.TB, path string) {
 	}
 }
 
+// restartSpec has runs of two speeds: when the coordinator is killed, the
+// fast ones end during its downtime and the slow ones train through it.
+const restartSpec = `name = "restart-coord"
+variant = "test"
+dataset = "sines"
+[budget]
+epochs = 8
+parallel = 4
+threads = 1
+[params]
+lr = [0.5, 1.0]
+sleep_ms = [400, 1500]
+[checkpoints]
+keep = "all"
+`
+
+// startCoord runs aexp sweep --nats on dir/s.toml with dir/aexp.db.
+func startCoord(t testing.TB, dir, url string) (*exec.Cmd, *buildtest.SyncBuffer) {
+	t.Helper()
+	bin := plugins(t)
+	cmd := exec.Command(filepath.Join(bin, "aexp"), "sweep", "--plugin-dir", bin, "--plain", "--db", "aexp.db",
+		"--nats", url, "--ack-wait", ackWait.String(), "s.toml")
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + os.Getenv("HOME"), "AEXP_PLUGIN_DIR=", "AEXP_DB="}
+	var log buildtest.SyncBuffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd, &log
+}
+
+// killCoordWhen SIGKILLs the coordinator once `n` runs are running with
+// at least `epochs` epochs recorded, and returns their plugin pids by run.
+func killCoordWhen(t testing.TB, cmd *exec.Cmd, log *buildtest.SyncBuffer, db string, n, epochs int) map[int64]int {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var got int
+		if _, err := os.Stat(db); err == nil {
+			_ = openRO(t, db).QueryRow(`SELECT count(*) FROM runs WHERE status = 'running' AND epochs >= ?`, epochs).Scan(&got)
+		}
+		if got >= n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %d runs at epoch %d:\n%s", n, epochs, log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	pids := map[int64]int{}
+	rows, err := openRO(t, db).Query(`SELECT id, pid FROM runs WHERE status = 'running'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var pid int
+		if err := rows.Scan(&id, &pid); err != nil {
+			t.Fatal(err)
+		}
+		pids[id] = pid
+	}
+	if len(pids) < n {
+		t.Fatalf("%d runs running when the coordinator was killed, want %d", len(pids), n)
+	}
+	return pids
+}
+
+// inFlight is the runs the workers hold, by their registry labels.
+func inFlight(t testing.TB, url string) map[int64]string {
+	t.Helper()
+	ws, err := cluster.Workers(context.Background(), cluster.ConnOptions{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int64]string{}
+	for _, w := range ws {
+		for _, l := range w.Runs {
+			var id int64
+			if _, err := fmt.Sscanf(l, "run %d", &id); err == nil {
+				out[id] = w.ID
+			}
+		}
+	}
+	return out
+}
+
+// finalPids is each run's recorded plugin pid.
+func finalPids(t testing.TB, db string) map[int64]int {
+	t.Helper()
+	rows, err := openRO(t, db).Query(`SELECT id, coalesce(pid, 0) FROM runs`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[int64]int{}
+	for rows.Next() {
+		var id int64
+		var pid int
+		if err := rows.Scan(&id, &pid); err != nil {
+			t.Fatal(err)
+		}
+		out[id] = pid
+	}
+	return out
+}
+
+// sansAttempt drops the attempt column from content(): a run taken back
+// by a restarted coordinator is its next attempt, as after a local crash.
+func sansAttempt(rows []string) []string {
+	re := regexp.MustCompile(`attempt=\d+ `)
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = re.ReplaceAllString(r, "")
+	}
+	return out
+}
+
 // TestCoordinatorRestart: the coordinator (aexp sweep --nats) SIGKILLed
-// mid-sweep and started again finishes the sweep: the workers' runs of the
-// dead coordinator are stopped, and every run ends done with each epoch
-// recorded once.
+// mid-sweep and started again after several epochs' worth of time takes
+// back the runs its workers kept training: the plugin processes that were
+// training them finish them (the store records their pids; none is
+// started again), the runs that ended meanwhile are recorded from the
+// events that waited in the stream, every epoch is recorded once, nothing
+// trained during the downtime is trained again, training time counts the
+// downtime, and the store holds what a local sweep records.
 func TestCoordinatorRestart(t *testing.T) {
 	ns := startServer(t, t.TempDir(), 0)
 	url := ns.ClientURL()
 	var wlog buildtest.SyncBuffer
 	startWorker(t, url, 2, &wlog)
 	startWorker(t, url, 2, &wlog)
-	bin := plugins(t)
 	dir := t.TempDir()
-	spec := strings.Replace(fmt.Sprintf(testSpec, "restart-coord", "0.01", 400), "epochs = 3", "epochs = 4", 1)
-	if err := os.WriteFile(filepath.Join(dir, "s.toml"), []byte(spec), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "s.toml"), []byte(restartSpec), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	coord := func() (*exec.Cmd, *buildtest.SyncBuffer) {
-		cmd := exec.Command(filepath.Join(bin, "aexp"), "sweep", "--plugin-dir", bin, "--plain", "--db", "aexp.db",
-			"--nats", url, "--ack-wait", ackWait.String(), "s.toml")
-		cmd.Dir = dir
-		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + os.Getenv("HOME"), "AEXP_PLUGIN_DIR=", "AEXP_DB="}
-		var log buildtest.SyncBuffer
-		cmd.Stdout, cmd.Stderr = &log, &log
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+	db := filepath.Join(dir, "aexp.db")
+	first, log1 := startCoord(t, dir, url)
+	// every run has a recorded epoch: the slow ones are in their second,
+	// the fast ones half-way
+	pids := killCoordWhen(t, first, log1, db, 4, 1)
+	time.Sleep(4 * time.Second) // the workers train on for nobody: the fast runs end
+	flying := inFlight(t, url)
+	var ended, live int
+	for id := range pids {
+		if _, ok := flying[id]; ok {
+			live++
+		} else {
+			ended++
 		}
-		return cmd, &log
 	}
-	first, log1 := coord()
-	deadline := time.Now().Add(60 * time.Second)
-	for strings.Count(log1.String(), "epoch 2/4") < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no epochs:\n%s", log1)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if ended == 0 || live == 0 {
+		t.Fatalf("%d run(s) ended during the downtime, %d still train; want some of each (timing?)\n%s", ended, live, log1)
 	}
-	_ = first.Process.Kill()
-	_ = first.Wait()
-	time.Sleep(time.Second) // the workers keep training for nobody meanwhile
-	second, log2 := coord()
+	second, log2 := startCoord(t, dir, url)
 	if err := second.Wait(); err != nil {
 		t.Fatalf("restarted coordinator: %v\n%s\nworkers:\n%s", err, log2, &wlog)
 	}
-	epochsOnce(t, filepath.Join(dir, "aexp.db"), 4, 4)
-	var resumed int
-	if err := openRO(t, filepath.Join(dir, "aexp.db")).QueryRow(`SELECT count(*) FROM runs WHERE resumes > 0`).Scan(&resumed); err != nil || resumed == 0 {
-		t.Errorf("no run resumed from the state recorded before the crash (%v):\n%s", err, log2)
+	epochsOnce(t, db, 4, 8)
+	if n := strings.Count(log2.String(), "took back delivery"); n != len(pids) {
+		t.Errorf("the restarted coordinator took back %d run(s), want %d:\n%s", n, len(pids), log2)
+	}
+	if strings.Contains(log2.String(), "unknown run attempt") {
+		t.Errorf("the restarted coordinator stopped a delivery:\n%s", log2)
+	}
+	// the plugin that trained each run when the coordinator died finished it
+	for id, pid := range finalPids(t, db) {
+		if pid != pids[id] {
+			t.Errorf("run %d: recorded plugin pid %d, was %d before the restart: it was trained again\n%s", id, pid, pids[id], log2)
+		}
+	}
+	// resumed (in the record) from the state of before the crash; training
+	// time counts the downtime
+	rows, err := openRO(t, db).Query(`SELECT r.id, r.resumes, r.resumed_from, r.train_seconds, p.value_num FROM runs r
+		JOIN params p ON p.run_id = r.id AND p.key = 'sleep_ms'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var resumes, from int
+		var secs, sleepMS float64
+		if err := rows.Scan(&id, &resumes, &from, &secs, &sleepMS); err != nil {
+			t.Fatal(err)
+		}
+		if resumes != 1 || from < 1 {
+			t.Errorf("run %d: %d resume(s) after epoch %d; want 1 after the epoch recorded before the crash", id, resumes, from)
+		}
+		if want := 8 * sleepMS / 1000; secs < 0.9*want {
+			t.Errorf("run %d: %.1f s of training recorded, want at least %.1f s (its epochs sleep that long)", id, secs, 0.9*want)
+		}
+	}
+	var llog buildtest.SyncBuffer
+	_, local := sweep(t, context.Background(), "", t.TempDir(), restartSpec, &llog)
+	if d := diff(sansAttempt(content(t, local)), sansAttempt(content(t, db))); d != "" {
+		t.Fatalf("stores differ:\n%s", d)
+	}
+	noPlugins(t)
+}
+
+// TestCoordinatorRestartFallback: a delivery the restarted coordinator
+// cannot take back — its worker died during the downtime, or one of its
+// events is gone from the stream — is stopped, and its run is queued again
+// from the newest recorded state and done once.
+func TestCoordinatorRestartFallback(t *testing.T) {
+	ns := startServer(t, t.TempDir(), 0)
+	url := ns.ClientURL()
+	a, b := startWorkerProc(t, url), startWorkerProc(t, url)
+	dir := t.TempDir()
+	spec := strings.Replace(fmt.Sprintf(testSpec, "restart-fallback", "0.01", 500), "epochs = 3\nseeds = [0, 1]", "epochs = 6", 1)
+	if err := os.WriteFile(filepath.Join(dir, "s.toml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "aexp.db")
+	first, log1 := startCoord(t, dir, url)
+	pids := killCoordWhen(t, first, log1, db, 2, 2)
+	// worker a dies while nobody coordinates
+	if err := a.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	// an event worker b publishes now is taken from the coordinator's
+	// consumer and acked by someone else: a gap in b's delivery
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.Consumer(context.Background(), cluster.EventsStream, "coord-"+cluster.CoordinatorID(db, "restart-fallback"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gap := false
+	for deadline := time.Now().Add(20 * time.Second); !gap && time.Now().Before(deadline); {
+		batch, err := cons.Fetch(20, jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := range batch.Messages() {
+			var ev cluster.EventMsg
+			if json.Unmarshal(m.Data(), &ev) == nil && ev.Worker == b.id && ev.Epoch != nil && !gap {
+				if err := m.DoubleAck(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				gap = true
+			}
+		}
+	}
+	if !gap {
+		t.Fatalf("worker %s published no epoch while the coordinator was down:\n%s", b.id, b.log)
+	}
+	second, log2 := startCoord(t, dir, url)
+	if err := second.Wait(); err != nil {
+		t.Fatalf("restarted coordinator: %v\n%s\nworker:\n%s", err, log2, b.log)
+	}
+	epochsOnce(t, db, 2, 6)
+	for _, want := range []string{"no longer heartbeats it", "are not in the stream"} {
+		if !strings.Contains(log2.String(), want) {
+			t.Errorf("the restarted coordinator does not say %q:\n%s", want, log2)
+		}
+	}
+	if strings.Contains(log2.String(), "took back delivery") {
+		t.Errorf("a delivery was taken back:\n%s", log2)
+	}
+	for id, pid := range finalPids(t, db) {
+		if pid == pids[id] {
+			t.Errorf("run %d: still recorded with plugin pid %d of before the restart", id, pid)
+		}
+	}
+	var llog buildtest.SyncBuffer
+	_, local := sweep(t, context.Background(), "", t.TempDir(), spec, &llog)
+	if d := diff(sansAttempt(content(t, local)), sansAttempt(content(t, db))); d != "" {
+		t.Fatalf("stores differ:\n%s", d)
 	}
 	noPlugins(t)
 }

@@ -299,6 +299,9 @@ func TestBadMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := rem.Listen(ctx); err != nil { // Train would
+		t.Fatal(err)
+	}
 	nc, err := nats.Connect(url)
 	if err != nil {
 		t.Fatal(err)

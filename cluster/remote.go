@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -62,10 +63,19 @@ type Remote struct {
 	cc   jetstream.ConsumeContext
 	subs []*nats.Subscription
 
-	mu    sync.Mutex
-	atts  map[string]*remoteAttempt // token -> attempt in flight
-	ended map[string]bool           // tokens of attempts that ended (quietly dropped)
-	data  map[string]*DataRef       // dataset path -> published file
+	listenOnce sync.Once
+	listenErr  error
+	listening  time.Time     // when Listen began
+	backlog    uint64        // events the stream held for this coordinator then
+	received   atomic.Uint64 // events received since
+	stopped    chan struct{} // closed by Close
+
+	mu      sync.Mutex
+	atts    map[string]*remoteAttempt // token -> attempt in flight
+	ended   map[string]bool           // tokens of attempts that ended (quietly dropped)
+	orphans map[string]*orphan        // token/delivery -> delivery of an earlier process (adopt.go)
+	taken   map[int64]bool            // runs the engine gave this process
+	data    map[string]*DataRef       // dataset path -> published file
 
 	kv       jetstream.KeyValue
 	noWorker map[string]time.Time // variant/hash -> when we last said no worker can take it
@@ -94,6 +104,7 @@ type remoteAttempt struct {
 	host       string
 	lastSeq    uint64
 	seen       time.Time
+	ahead      time.Time // since when events come after a missing one
 	maxEpoch   int
 	replayUpTo int             // epochs of earlier deliveries already recorded
 	adopted    int             // deliveries adopted so far
@@ -102,6 +113,11 @@ type remoteAttempt struct {
 	// state is the newest training state recorded in this attempt: a
 	// later delivery resumes from it (on whichever worker takes it).
 	state *variant.Artifact
+	// stateSeq is the seq of state's event; pending are the events
+	// recorded but not acked yet, which a restarted coordinator would
+	// need to take the delivery back (settle).
+	stateSeq uint64
+	pending  []delivered
 }
 
 // NewRemote connects the coordinator and starts consuming its events.
@@ -119,6 +135,7 @@ func NewRemote(ctx context.Context, o RemoteOptions) (*Remote, error) {
 		o.Log = io.Discard
 	}
 	r := &Remote{opts: o, log: o.Log, atts: map[string]*remoteAttempt{}, ended: map[string]bool{},
+		orphans: map[string]*orphan{}, taken: map[int64]bool{}, stopped: make(chan struct{}),
 		data: map[string]*DataRef{}, noWorker: map[string]time.Time{}}
 	co := o.Conn
 	co.Name = "aexp coordinator " + o.ID
@@ -139,43 +156,84 @@ func NewRemote(ctx context.Context, o RemoteOptions) (*Remote, error) {
 		c.Close()
 		return nil, fmt.Errorf("worker registry: %w", err)
 	}
-	name := "coord-" + o.ID
-	cons, err := c.JS.CreateOrUpdateConsumer(ctx, EventsStream, jetstream.ConsumerConfig{
-		Durable: name, FilterSubject: eventSubject(o.ID), AckPolicy: jetstream.AckExplicitPolicy,
-		AckWait: 30 * time.Second, MaxDeliver: -1, MaxAckPending: 20000,
-		Description: "aexp: events for coordinator " + o.ID})
-	if err != nil {
+	// the events consumer is bound here (which checks the permissions)
+	// but consumed only by Listen
+	if _, err := r.consumer(ctx); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("event consumer: %w", err)
-	}
-	for subj, h := range map[string]nats.MsgHandler{startSubject(o.ID): r.onStart, hbSubject(o.ID): r.onHeartbeat} {
-		sub, err := c.NC.Subscribe(subj, h)
-		if err != nil {
-			r.Close()
-			return nil, err
-		}
-		r.subs = append(r.subs, sub)
-	}
-	if err := c.NC.FlushTimeout(10 * time.Second); err != nil {
-		r.Close()
-		return nil, err
-	}
-	r.cc, err = cons.Consume(r.onEvent, jetstream.PullMaxMessages(1000))
-	if err != nil {
-		r.Close()
-		return nil, err
 	}
 	return r, nil
 }
 
-// Close stops consuming and disconnects.
+func (r *Remote) consumer(ctx context.Context) (jetstream.Consumer, error) {
+	return r.c.JS.CreateOrUpdateConsumer(ctx, EventsStream, jetstream.ConsumerConfig{
+		Durable: "coord-" + r.opts.ID, FilterSubject: eventSubject(r.opts.ID), AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait: 30 * time.Second, MaxDeliver: -1, MaxAckPending: 20000,
+		Description: "aexp: events for coordinator " + r.opts.ID})
+}
+
+// Listen starts taking the coordinator's events, heartbeats and start
+// requests. Train calls it first; call it earlier only while holding the
+// sweep's lock (orchestrator.Engine.Run takes it), because it takes over
+// what another live coordinator of the same sweep would be using.
+func (r *Remote) Listen(ctx context.Context) error {
+	r.listenOnce.Do(func() { r.listenErr = r.listen(ctx) })
+	return r.listenErr
+}
+
+func (r *Remote) listen(ctx context.Context) error {
+	// A fresh consumer delivers every event the stream still holds at
+	// once: those an earlier process of this coordinator had not acked
+	// (they would wait out that process's ack wait otherwise) and those
+	// published while no coordinator ran. Deleting the consumer keeps the
+	// messages of a work-queue stream.
+	if err := r.c.JS.DeleteConsumer(ctx, EventsStream, "coord-"+r.opts.ID); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("event consumer: %w", err)
+	}
+	cons, err := r.consumer(ctx)
+	if err != nil {
+		return fmt.Errorf("event consumer: %w", err)
+	}
+	if ci := cons.CachedInfo(); ci != nil {
+		r.backlog = ci.NumPending
+	}
+	for subj, h := range map[string]nats.MsgHandler{startSubject(r.opts.ID): r.onStart, hbSubject(r.opts.ID): r.onHeartbeat} {
+		sub, err := r.c.NC.Subscribe(subj, h)
+		if err != nil {
+			return err
+		}
+		r.subs = append(r.subs, sub)
+	}
+	if err := r.c.NC.FlushTimeout(10 * time.Second); err != nil {
+		return err
+	}
+	r.listening = time.Now()
+	if r.cc, err = cons.Consume(r.onEvent, jetstream.PullMaxMessages(1000)); err != nil {
+		return err
+	}
+	go r.refresh(r.stopped)
+	return nil
+}
+
+// Close stops the deliveries of earlier processes the engine did not
+// take back, stops consuming and disconnects.
 func (r *Remote) Close() {
+	close(r.stopped)
+	r.mu.Lock()
+	var left []*orphan
+	for k, o := range r.orphans {
+		left = append(left, o)
+		delete(r.orphans, k)
+	}
+	r.mu.Unlock()
+	r.dropOrphans(left, "the coordinator ended without taking it back", false)
 	if r.cc != nil {
 		r.cc.Stop()
 	}
 	for _, s := range r.subs {
 		_ = s.Unsubscribe()
 	}
+	_ = r.c.NC.Flush()
 	r.c.Close()
 }
 
@@ -198,7 +256,12 @@ func (r *Remote) KillAll() {
 }
 
 // Train queues t and follows it to its end on whichever worker takes it.
+// A run that an earlier process of this coordinator gave out and whose
+// worker still trains it is taken back instead (adopt.go).
 func (r *Remote) Train(ctx context.Context, t orchestrator.Task, emit func(variant.Event) error) (string, error) {
+	if err := r.Listen(ctx); err != nil {
+		return "", err
+	}
 	rnd := make([]byte, 4)
 	_, _ = rand.Read(rnd)
 	a := &remoteAttempt{task: &t, events: make(chan delivered, 256), arts: map[string]bool{},
@@ -208,66 +271,112 @@ func (r *Remote) Train(ctx context.Context, t orchestrator.Task, emit func(varia
 			return "", err
 		}
 	}
-	r.mu.Lock()
-	r.atts[a.token] = a
-	r.mu.Unlock()
+	r.waitOrphans(ctx, &t)
+	ad := r.adopt(ctx, a, &t)
 	defer func() {
 		r.mu.Lock()
 		delete(r.atts, a.token)
 		r.ended[a.token] = true
 		r.mu.Unlock()
+		// the attempt is over for the engine: a restart has nothing to take back
+		a.mu.Lock()
+		ps := a.pending
+		a.pending = nil
+		a.mu.Unlock()
+		r.ack(ps)
 	}()
 
-	seq, err := r.enqueue(ctx, a)
-	if err != nil {
-		return "", err
+	var seq uint64
+	var replay []delivered
+	if ad != nil {
+		fmt.Fprintf(r.log, "aexp: run %d: took back delivery %d on worker %s (%s), which kept training while the coordinator was down; %d event(s) waited after epoch %d\n",
+			t.RunID, ad.o.delivery, ad.o.worker, ad.started.Host, len(ad.replay), ad.from)
+		if t.Started != nil {
+			if err := t.Started(orchestrator.Started{Pid: ad.started.Pid, Host: ad.started.Host, Threads: ad.started.Threads, Since: ad.since}); err != nil {
+				return r.stop(a, 0, err.Error()), err
+			}
+		}
+		if t.Req.Resume != nil {
+			// the record of this attempt continues from the store's state
+			if err := emit(variant.Event{Resumed: &variant.Resumed{Epoch: ad.from}}); err != nil {
+				return r.stop(a, 0, err.Error()), err
+			}
+		}
+		replay = ad.replay
+	} else {
+		var err error
+		if seq, err = r.enqueue(ctx, a); err != nil {
+			return "", err
+		}
 	}
 	queued := time.Now()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		select {
-		case <-ctx.Done():
-			return r.stop(a, seq, "the run was stopped ("+context.Cause(ctx).Error()+")"), ctx.Err()
-		case d := <-a.events:
-			tail, end, err := r.apply(ctx, a, d.ev, emit)
-			_ = d.msg.Ack()
-			if err != nil {
-				return r.stop(a, seq, err.Error()), err
-			}
-			if end != nil {
-				return tail, end.Err()
-			}
-		case <-tick.C:
-			a.mu.Lock()
-			d, w, seen := a.delivery, a.worker, a.seen
-			a.mu.Unlock()
-			if d == 0 {
-				if time.Since(queued) > 2*time.Second {
-					r.checkWorkers(ctx, &t)
+		var d delivered
+		if len(replay) > 0 && ctx.Err() == nil {
+			d, replay = replay[0], replay[1:]
+		} else {
+			select {
+			case <-ctx.Done():
+				return r.stop(a, seq, "the run was stopped ("+context.Cause(ctx).Error()+")"), ctx.Err()
+			case d = <-a.events:
+			case <-tick.C:
+				if err := r.check(ctx, a, rnd, queued, &seq); err != nil {
+					return "", err
 				}
 				continue
 			}
-			if time.Since(seen) > r.opts.LostAfter {
-				// JetStream did not give the run to another worker although
-				// its worker went silent: queue it again under a new token.
-				fmt.Fprintf(r.log, "aexp: run %d: no word from worker %s for %s; queuing it again\n", t.RunID, w, time.Since(seen).Round(time.Second))
-				r.cancelOn(w, a.token, "presumed dead", true)
-				r.mu.Lock()
-				delete(r.atts, a.token)
-				r.ended[a.token] = true
-				a.mu.Lock()
-				a.token = fmt.Sprintf("%d-%d-%s", t.RunID, t.Attempt, hex.EncodeToString(rnd)+fmt.Sprint(time.Now().UnixNano()%1e6))
-				a.delivery, a.worker, a.replayUpTo = 0, "", a.maxEpoch
-				a.mu.Unlock()
-				r.atts[a.token] = a
-				r.mu.Unlock()
-				if seq, err = r.enqueue(ctx, a); err != nil {
-					return "", err
-				}
-			}
+		}
+		tail, end, err := r.apply(ctx, a, d.ev, emit)
+		r.settle(a, d)
+		if err != nil {
+			return r.stop(a, seq, err.Error()), err
+		}
+		if end != nil {
+			return tail, end.Err()
 		}
 	}
+}
+
+// check looks after an attempt every second: it says so when no worker
+// can take a queued run, and queues the run again when its worker went
+// silent.
+func (r *Remote) check(ctx context.Context, a *remoteAttempt, rnd []byte, queued time.Time, seq *uint64) error {
+	t := a.task
+	a.mu.Lock()
+	d, w, seen, ahead := a.delivery, a.worker, a.seen, a.ahead
+	a.mu.Unlock()
+	if d == 0 {
+		if time.Since(queued) > 2*time.Second {
+			r.checkWorkers(ctx, t)
+		}
+		return nil
+	}
+	switch {
+	case time.Since(seen) > r.opts.LostAfter:
+		// JetStream did not give the run to another worker although its
+		// worker went silent: queue it again under a new token.
+		fmt.Fprintf(r.log, "aexp: run %d: no word from worker %s for %s; queuing it again\n", t.RunID, w, time.Since(seen).Round(time.Second))
+	case !ahead.IsZero() && time.Since(ahead) > r.opts.LostAfter:
+		// an event of the delivery never came (acked by someone else?)
+		fmt.Fprintf(r.log, "aexp: run %d: an event from worker %s is missing for %s; queuing the run again\n", t.RunID, w, time.Since(ahead).Round(time.Second))
+	default:
+		return nil
+	}
+	r.cancelOn(w, a.token, "presumed dead", true)
+	r.mu.Lock()
+	delete(r.atts, a.token)
+	r.ended[a.token] = true
+	a.mu.Lock()
+	a.token = fmt.Sprintf("%d-%d-%s", t.RunID, t.Attempt, hex.EncodeToString(rnd)+fmt.Sprint(time.Now().UnixNano()%1e6))
+	a.delivery, a.worker, a.replayUpTo, a.ahead = 0, "", a.maxEpoch, time.Time{}
+	a.mu.Unlock()
+	r.atts[a.token] = a
+	r.mu.Unlock()
+	var err error
+	*seq, err = r.enqueue(ctx, a)
+	return err
 }
 
 // enqueue publishes the attempt's run message, retrying while NATS is away.
@@ -363,8 +472,7 @@ func (r *Remote) apply(ctx context.Context, a *remoteAttempt, ev *EventMsg, emit
 	case ev.Log != nil:
 		return "", nil, emit(variant.Event{Log: &variant.LogLine{Level: ev.Log.Level, Text: ev.Log.Text}})
 	case ev.Artifact != nil:
-		am := ev.Artifact
-		defer r.c.deleteBlob(context.WithoutCancel(ctx), am.Blob)
+		am := ev.Artifact // its object blob is removed once the event is acked (settle)
 		key := fmt.Sprintf("%s/%s/%d", am.Kind, am.Name, am.Epoch)
 		a.mu.Lock()
 		seen, maxEpoch := a.arts[key], a.maxEpoch
@@ -387,7 +495,7 @@ func (r *Remote) apply(ctx context.Context, a *remoteAttempt, ev *EventMsg, emit
 		a.mu.Lock()
 		a.arts[key] = true
 		if art.Kind == variant.KindState {
-			a.state = art
+			a.state, a.stateSeq = art, ev.Seq
 		}
 		a.mu.Unlock()
 		return "", nil, nil
@@ -410,52 +518,78 @@ func (r *Remote) apply(ctx context.Context, a *remoteAttempt, ev *EventMsg, emit
 	return "", nil, nil
 }
 
-// onEvent routes an event to its attempt; what is not for a live attempt's
-// believed delivery is logged and dropped.
+// onEvent routes an event to its attempt, in order; an event of an
+// attempt of an earlier process of this coordinator is kept for the engine
+// to take back (adopt.go); what is for neither is logged and dropped.
 func (r *Remote) onEvent(m jetstream.Msg) {
+	r.received.Add(1)
 	ev, err := decode[EventMsg](m.Data())
 	if err != nil {
 		fmt.Fprintf(r.log, "aexp: dropped an event that does not parse: %v\n", err)
 		_ = m.Term()
 		return
 	}
+	d := delivered{m, ev}
 	r.mu.Lock()
 	a := r.atts[ev.Token]
 	ended := r.ended[ev.Token]
-	r.mu.Unlock()
-	if a == nil {
-		if !ended {
-			// once per attempt: from a coordinator that died, or forged
-			fmt.Fprintf(r.log, "aexp: dropped an event of an unknown run attempt %s from worker %s; telling it to stop\n", ev.Token, ev.Worker)
-			r.mu.Lock()
-			r.ended[ev.Token] = true
-			r.mu.Unlock()
+	kept := false
+	if a == nil && !ended {
+		if run := orphanRun(ev.Token); run > 0 {
+			kept = r.keepLocked(d, run)
 		}
+	}
+	if a == nil && !kept && !ended {
+		r.ended[ev.Token] = true
+		// once per attempt: forged, or of a delivery that cannot be taken back
+		fmt.Fprintf(r.log, "aexp: dropped an event of an unknown run attempt %s from worker %s; telling it to stop\n", ev.Token, ev.Worker)
+	}
+	r.mu.Unlock()
+	if kept {
+		return // acked once recorded, or when dropped
+	}
+	if a == nil {
 		r.cancelOn(ev.Worker, ev.Token, "unknown run attempt", false)
 		_ = m.Ack()
 		return
 	}
 	a.mu.Lock()
-	fresh := ev.Delivery == a.delivery && ev.Seq > a.lastSeq
+	cur := ev.Delivery == a.delivery
+	next := cur && ev.Seq == a.lastSeq+1
+	ahead := cur && ev.Seq > a.lastSeq+1
 	stale := ev.Delivery < a.delivery
-	if fresh {
+	if next {
 		a.lastSeq = ev.Seq
 		a.seen = time.Now()
+		a.ahead = time.Time{}
+	}
+	if ahead && a.ahead.IsZero() {
+		a.ahead = time.Now()
 	}
 	a.mu.Unlock()
 	switch {
-	case fresh:
+	case next:
 		select {
-		case a.events <- delivered{m, ev}: // acked by the attempt once recorded
+		case a.events <- d: // acked once recorded (settle)
 		case <-time.After(10 * time.Second):
-			// the attempt is gone or stuck: JetStream delivers it again
+			// the attempt is gone or stuck: take the event again shortly
+			a.mu.Lock()
+			if a.delivery == ev.Delivery && a.lastSeq == ev.Seq {
+				a.lastSeq--
+			}
+			a.mu.Unlock()
+			_ = m.NakWithDelay(time.Second)
 		}
+	case ahead:
+		// an earlier event is missing (JetStream redelivers it): this one
+		// comes again after it
+		_ = m.NakWithDelay(time.Second)
 	case stale:
 		fmt.Fprintf(r.log, "aexp: run %d: dropped a late event from worker %s (delivery %d), which was presumed dead\n", a.task.RunID, ev.Worker, ev.Delivery)
 		r.cancelOn(ev.Worker, ev.Token, "presumed dead", true)
 		_ = m.Ack()
-	default: // a duplicate
-		_ = m.Ack()
+	default:
+		// a redelivery of an event taken already: its first handle acks it
 	}
 }
 
@@ -545,6 +679,9 @@ func (r *Remote) onHeartbeat(m *nats.Msg) {
 		a := r.atts[h.Token]
 		r.mu.Unlock()
 		if a == nil {
+			if run := orphanRun(h.Token); run > 0 && r.heard(hb.Worker, h, run) {
+				continue // of an earlier process: the engine may take it back
+			}
 			r.cancelOn(hb.Worker, h.Token, "unknown run attempt", false)
 			continue
 		}

@@ -540,10 +540,14 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 		e.track(id)
 		// training time and the timeout's clock start with the plugin, not
 		// while the run waits for a worker
-		start = time.Now()
+		now := time.Now()
+		start = now
+		if !st.Since.IsZero() && st.Since.Before(now) {
+			start = st.Since // taken back while training (Started.Since)
+		}
 		trainSeconds = func() float64 { return rs.spent + time.Since(start).Seconds() }
 		if s.Budget.Timeout > 0 {
-			left := s.Budget.Timeout - time.Duration(rs.spent*float64(time.Second))
+			left := s.Budget.Timeout - time.Duration(rs.spent*float64(time.Second)) - now.Sub(start)
 			timer := time.AfterFunc(left, func() { cancel(errTimedOut) })
 			stopTimer = func() { timer.Stop() }
 		}

@@ -53,6 +53,11 @@ type Started struct {
 	Pid     int
 	Host    string
 	Threads int // BLAS threads it was given
+	// Since is when the attempt's training began, when that was before
+	// Started is called: an executor that takes back a run which kept
+	// training while no coordinator ran (zero: now). Training time and
+	// budget.timeout count from it.
+	Since time.Time
 }
 
 // LocalExecutor trains runs in plugin processes on this machine, one process
