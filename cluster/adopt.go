@@ -155,15 +155,22 @@ type adoption struct {
 	why     string      // not adoptable: why
 }
 
-// waitOrphans gives a retried run's orphan time to be heard of: a couple
-// of heartbeats after listening, and the events the stream held then.
+// waitOrphans gives a retried run's orphan time to be heard of: the
+// events the stream held when the coordinator started listening, then a
+// couple of heartbeats when the run was started before (or its events
+// are here).
 func (r *Remote) waitOrphans(ctx context.Context, t *orchestrator.Task) {
-	if t.Attempt <= 1 && t.Req.Resume == nil {
-		return // never started before: nothing to take back
-	}
-	sleep(ctx, time.Until(r.listening.Add(adoptGrace)))
 	for r.received.Load() < r.backlog && time.Since(r.listening) < backlogWait && ctx.Err() == nil {
-		sleep(ctx, 100*time.Millisecond)
+		sleep(ctx, 50*time.Millisecond)
+	}
+	r.mu.Lock()
+	known := false
+	for _, o := range r.orphans {
+		known = known || o.run == t.RunID
+	}
+	r.mu.Unlock()
+	if known || t.Attempt > 1 || t.Req.Resume != nil {
+		sleep(ctx, time.Until(r.listening.Add(adoptGrace)))
 	}
 }
 
@@ -275,19 +282,32 @@ func (r *Remote) viable(o *orphan, t *orchestrator.Task, k int, ws []WorkerInfo)
 		i--
 	}
 	whole := seqs[i] <= 2 // every event of the delivery is here
-	at := -1              // the index of the event after which to replay
-	switch second, ok := o.events[2]; {
+	// where the delivery itself began: the epoch it resumed from (its
+	// first event after Started that is not a log line), or 0
+	began, beganAt := 0, 0
+	for j := 1; whole && j < len(seqs); j++ {
+		ev := o.events[seqs[j]].ev
+		if ev.Log != nil {
+			continue
+		}
+		if ev.Resumed != nil {
+			began, beganAt = ev.Resumed.Epoch, j
+		}
+		break
+	}
+	at := -1 // the index of the event after which to replay
+	switch {
 	case k > 0:
 		for j := i; j < len(seqs); j++ {
 			if am := o.events[seqs[j]].ev.Artifact; am != nil && am.Kind == variant.KindState && am.Epoch == k {
 				at = j
 			}
 		}
-		if at < 0 && whole && ok && second.ev.Resumed != nil && second.ev.Resumed.Epoch == k {
-			at = slices.Index(seqs, 2)
+		if at < 0 && whole && began == k {
+			at = beganAt
 		}
-	case whole && !(ok && second.ev.Resumed != nil):
-		at = slices.Index(seqs, 1)
+	case whole && began == 0:
+		at = 0 // seq 1, Started
 	}
 	if at < 0 {
 		ad.why = fmt.Sprintf("the events right after epoch %d are not in the stream", k)

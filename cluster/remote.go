@@ -237,14 +237,21 @@ func (r *Remote) Close() {
 	r.c.Close()
 }
 
-// KillAll cancels every attempt on its worker at once (a second Ctrl-C).
+// KillAll cancels every attempt on its worker at once (a second Ctrl-C),
+// and the deliveries of an earlier process not taken back yet.
 func (r *Remote) KillAll() {
 	r.mu.Lock()
 	var as []*remoteAttempt
 	for _, a := range r.atts {
 		as = append(as, a)
 	}
+	var left []*orphan
+	for k, o := range r.orphans {
+		left = append(left, o)
+		delete(r.orphans, k)
+	}
 	r.mu.Unlock()
+	r.dropOrphans(left, "the coordinator was killed", false)
 	for _, a := range as {
 		a.mu.Lock()
 		a.over = true
@@ -370,7 +377,7 @@ func (r *Remote) check(ctx context.Context, a *remoteAttempt, rnd []byte, queued
 	r.ended[a.token] = true
 	a.mu.Lock()
 	a.token = fmt.Sprintf("%d-%d-%s", t.RunID, t.Attempt, hex.EncodeToString(rnd)+fmt.Sprint(time.Now().UnixNano()%1e6))
-	a.delivery, a.worker, a.replayUpTo, a.ahead = 0, "", a.maxEpoch, time.Time{}
+	a.delivery, a.worker, a.replayUpTo, a.ahead, a.stateSeq = 0, "", a.maxEpoch, time.Time{}, 0
 	a.mu.Unlock()
 	r.atts[a.token] = a
 	r.mu.Unlock()
@@ -627,7 +634,7 @@ func (r *Remote) onStart(m *nats.Msg) {
 	}
 	old, oldD := a.worker, a.delivery
 	if sm.Delivery > a.delivery {
-		a.delivery, a.worker, a.lastSeq, a.replayUpTo = sm.Delivery, sm.Worker, 0, a.maxEpoch
+		a.delivery, a.worker, a.lastSeq, a.replayUpTo, a.stateSeq = sm.Delivery, sm.Worker, 0, a.maxEpoch, 0
 		a.adopted++
 	}
 	state := a.state
