@@ -129,6 +129,18 @@ func (r *Remote) heard(worker string, h Held, run int64) bool {
 	return true
 }
 
+// allOrphans removes and returns every orphan.
+func (r *Remote) allOrphans() []*orphan {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	list := make([]*orphan, 0, len(r.orphans))
+	for k, o := range r.orphans {
+		list = append(list, o)
+		delete(r.orphans, k)
+	}
+	return list
+}
+
 // dropOrphans stops orphans on their workers and acks their events (their
 // object blobs expire with the bucket's TTL: a live delivery's identical
 // artifact may share them).

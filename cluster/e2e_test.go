@@ -80,13 +80,17 @@ func TestEndToEndMNIST(t *testing.T) {
 		cmd.Dir, cmd.Env = dir, env
 		return cmd
 	}
-	first := sweepCmd("--db", "remote.db", "--nats", url, "--ack-wait", ackWait.String(), "dense.toml")
-	var clog1 buildtest.SyncBuffer
-	first.Stdout, first.Stderr = &clog1, &clog1
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
+	coordinator := func(log *buildtest.SyncBuffer) *exec.Cmd {
+		cmd := sweepCmd("--db", "remote.db", "--nats", url, "--ack-wait", ackWait.String(), "dense.toml")
+		cmd.Stdout, cmd.Stderr = log, log
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill() })
+		return cmd
 	}
-	t.Cleanup(func() { _ = first.Process.Kill() })
+	var clog1 buildtest.SyncBuffer
+	first := coordinator(&clog1)
 	victim := holding(t, url, a, b)
 	// mid-run, once the state of its first epoch is recorded (it comes
 	// before the second epoch's report)
@@ -106,13 +110,8 @@ func TestEndToEndMNIST(t *testing.T) {
 		t.Errorf("the run of the killed worker was not given to the other:\n%s", &clog1)
 	}
 	time.Sleep(2 * time.Second) // the other worker trains on for nobody
-	coord := sweepCmd("--db", "remote.db", "--nats", url, "--ack-wait", ackWait.String(), "dense.toml")
 	var clog buildtest.SyncBuffer
-	coord.Stdout, coord.Stderr = &clog, &clog
-	if err := coord.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = coord.Process.Kill() })
+	coord := coordinator(&clog)
 	done := make(chan error)
 	go func() { done <- coord.Wait() }()
 	select {
@@ -236,20 +235,7 @@ func killCoordWhen(t testing.TB, cmd *exec.Cmd, log *buildtest.SyncBuffer, db st
 	}
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
-	pids := map[int64]int{}
-	rows, err := openRO(t, db).Query(`SELECT id, pid FROM runs WHERE status = 'running'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var pid int
-		if err := rows.Scan(&id, &pid); err != nil {
-			t.Fatal(err)
-		}
-		pids[id] = pid
-	}
+	pids := runPids(t, db, "WHERE status = 'running'")
 	if len(pids) < n {
 		t.Fatalf("%d runs running when the coordinator was killed, want %d", len(pids), n)
 	}
@@ -275,10 +261,10 @@ func inFlight(t testing.TB, url string) map[int64]string {
 	return out
 }
 
-// finalPids is each run's recorded plugin pid.
-func finalPids(t testing.TB, db string) map[int64]int {
+// runPids is the recorded plugin pid of each run (that matches where).
+func runPids(t testing.TB, db, where string) map[int64]int {
 	t.Helper()
-	rows, err := openRO(t, db).Query(`SELECT id, coalesce(pid, 0) FROM runs`)
+	rows, err := openRO(t, db).Query(`SELECT id, coalesce(pid, 0) FROM runs ` + where)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,6 +279,18 @@ func finalPids(t testing.TB, db string) map[int64]int {
 		out[id] = pid
 	}
 	return out
+}
+
+// sameAsLocal asserts the store at db holds what spec run locally records
+// (but for the attempt count) and that no test plugin is left.
+func sameAsLocal(t testing.TB, spec, db string) {
+	t.Helper()
+	var llog buildtest.SyncBuffer
+	_, local := sweep(t, context.Background(), "", t.TempDir(), spec, &llog)
+	if d := diff(sansAttempt(content(t, local)), sansAttempt(content(t, db))); d != "" {
+		t.Fatalf("stores differ:\n%s", d)
+	}
+	noPlugins(t)
 }
 
 // sansAttempt drops the attempt column from content(): a run taken back
@@ -354,7 +352,7 @@ func TestCoordinatorRestart(t *testing.T) {
 		t.Errorf("the restarted coordinator stopped a delivery:\n%s", log2)
 	}
 	// the plugin that trained each run when the coordinator died finished it
-	for id, pid := range finalPids(t, db) {
+	for id, pid := range runPids(t, db, "") {
 		if pid != pids[id] {
 			t.Errorf("run %d: recorded plugin pid %d, was %d before the restart: it was trained again\n%s", id, pid, pids[id], log2)
 		}
@@ -381,12 +379,7 @@ func TestCoordinatorRestart(t *testing.T) {
 			t.Errorf("run %d: %.1f s of training recorded, want at least %.1f s (its epochs sleep that long)", id, secs, 0.9*want)
 		}
 	}
-	var llog buildtest.SyncBuffer
-	_, local := sweep(t, context.Background(), "", t.TempDir(), restartSpec, &llog)
-	if d := diff(sansAttempt(content(t, local)), sansAttempt(content(t, db))); d != "" {
-		t.Fatalf("stores differ:\n%s", d)
-	}
-	noPlugins(t)
+	sameAsLocal(t, restartSpec, db)
 }
 
 // TestCoordinatorRestartFallback: a delivery the restarted coordinator
@@ -456,17 +449,12 @@ func TestCoordinatorRestartFallback(t *testing.T) {
 	if strings.Contains(log2.String(), "took back delivery") {
 		t.Errorf("a delivery was taken back:\n%s", log2)
 	}
-	for id, pid := range finalPids(t, db) {
+	for id, pid := range runPids(t, db, "") {
 		if pid == pids[id] {
 			t.Errorf("run %d: still recorded with plugin pid %d of before the restart", id, pid)
 		}
 	}
-	var llog buildtest.SyncBuffer
-	_, local := sweep(t, context.Background(), "", t.TempDir(), spec, &llog)
-	if d := diff(sansAttempt(content(t, local)), sansAttempt(content(t, db))); d != "" {
-		t.Fatalf("stores differ:\n%s", d)
-	}
-	noPlugins(t)
+	sameAsLocal(t, spec, db)
 }
 
 // TestInterruptCoordinator: Ctrl-C on aexp sweep --nats cancels the runs on

@@ -219,14 +219,7 @@ func (r *Remote) listen(ctx context.Context) error {
 // take back, stops consuming and disconnects.
 func (r *Remote) Close() {
 	close(r.stopped)
-	r.mu.Lock()
-	var left []*orphan
-	for k, o := range r.orphans {
-		left = append(left, o)
-		delete(r.orphans, k)
-	}
-	r.mu.Unlock()
-	r.dropOrphans(left, "the coordinator ended without taking it back", false)
+	r.dropOrphans(r.allOrphans(), "the coordinator ended without taking it back", false)
 	if r.cc != nil {
 		r.cc.Stop()
 	}
@@ -245,13 +238,8 @@ func (r *Remote) KillAll() {
 	for _, a := range r.atts {
 		as = append(as, a)
 	}
-	var left []*orphan
-	for k, o := range r.orphans {
-		left = append(left, o)
-		delete(r.orphans, k)
-	}
 	r.mu.Unlock()
-	r.dropOrphans(left, "the coordinator was killed", false)
+	r.dropOrphans(r.allOrphans(), "the coordinator was killed", false)
 	for _, a := range as {
 		a.mu.Lock()
 		a.over = true
