@@ -43,6 +43,10 @@ const (
 
 	maxOrphans      = 4096 // deliveries kept; more are stopped
 	maxOrphanEvents = 4096 // events kept per orphan; more and it is stopped
+	// maxHeld bounds the events all orphans hold unacked, well below the
+	// events consumer's MaxAckPending: JetStream stops delivering at that
+	// limit, which would stall the runs being recorded.
+	maxHeld = 100_000
 	// maxPending bounds an attempt's unacked events: a run that records
 	// no training state for that long has its oldest acked (a restart
 	// then starts it over instead of adopting it).
@@ -105,9 +109,16 @@ func (r *Remote) keepLocked(d delivered, run int64) bool {
 	if o == nil || o.bad != "" {
 		return false
 	}
-	if _, ok := o.events[ev.Seq]; !ok && len(o.events) >= maxOrphanEvents {
-		o.bad = fmt.Sprintf("more than %d events waited for the coordinator", maxOrphanEvents)
-		return false
+	if _, ok := o.events[ev.Seq]; !ok {
+		switch {
+		case len(o.events) >= maxOrphanEvents:
+			o.bad = fmt.Sprintf("more than %d events waited for the coordinator", maxOrphanEvents)
+			return false
+		case r.held >= maxHeld:
+			o.bad = fmt.Sprintf("the deliveries not taken back yet hold %d events already", r.held)
+			return false
+		}
+		r.held++
 	}
 	o.events[ev.Seq] = d // a redelivery replaces the handle
 	return true
@@ -129,6 +140,14 @@ func (r *Remote) heard(worker string, h Held, run int64) bool {
 	return true
 }
 
+// removeLocked forgets an orphan. r.mu is held.
+func (r *Remote) removeLocked(key string) {
+	if o := r.orphans[key]; o != nil {
+		r.held -= len(o.events)
+		delete(r.orphans, key)
+	}
+}
+
 // allOrphans removes and returns every orphan.
 func (r *Remote) allOrphans() []*orphan {
 	r.mu.Lock()
@@ -136,7 +155,7 @@ func (r *Remote) allOrphans() []*orphan {
 	list := make([]*orphan, 0, len(r.orphans))
 	for k, o := range r.orphans {
 		list = append(list, o)
-		delete(r.orphans, k)
+		r.removeLocked(k)
 	}
 	return list
 }
@@ -202,7 +221,7 @@ func (r *Remote) adopt(ctx context.Context, a *remoteAttempt, t *orchestrator.Ta
 	for key, o := range r.orphans {
 		if o.run == t.RunID {
 			cands = append(cands, o)
-			delete(r.orphans, key)
+			r.removeLocked(key)
 		}
 	}
 	// the newest delivery first, then the one heard of last

@@ -74,6 +74,7 @@ type Remote struct {
 	atts    map[string]*remoteAttempt // token -> attempt in flight
 	ended   map[string]bool           // tokens of attempts that ended (quietly dropped)
 	orphans map[string]*orphan        // token/delivery -> delivery of an earlier process (adopt.go)
+	held    int                       // events the orphans hold
 	taken   map[int64]bool            // runs the engine gave this process
 	data    map[string]*DataRef       // dataset path -> published file
 
@@ -168,7 +169,7 @@ func NewRemote(ctx context.Context, o RemoteOptions) (*Remote, error) {
 func (r *Remote) consumer(ctx context.Context) (jetstream.Consumer, error) {
 	return r.c.JS.CreateOrUpdateConsumer(ctx, EventsStream, jetstream.ConsumerConfig{
 		Durable: "coord-" + r.opts.ID, FilterSubject: eventSubject(r.opts.ID), AckPolicy: jetstream.AckExplicitPolicy,
-		AckWait: 30 * time.Second, MaxDeliver: -1, MaxAckPending: 20000,
+		AckWait: 30 * time.Second, MaxDeliver: -1, MaxAckPending: 200_000,
 		Description: "aexp: events for coordinator " + r.opts.ID})
 }
 
