@@ -200,9 +200,35 @@ func (r *Remote) waitOrphans(ctx context.Context, t *orchestrator.Task) {
 		known = known || o.run == t.RunID
 	}
 	r.mu.Unlock()
-	if known || t.Attempt > 1 || t.Req.Resume != nil {
-		sleep(ctx, time.Until(r.listening.Add(adoptGrace)))
+	if !(known || t.Attempt > 1 || t.Req.Resume != nil) {
+		return
 	}
+	sleep(ctx, time.Until(r.listening.Add(adoptGrace)))
+	// a loaded worker may heartbeat late: give an orphan whose events are
+	// here but not its worker's word until the registry would forget it
+	for time.Since(r.listening) < workerTTL && ctx.Err() == nil && r.unheard(t.RunID) {
+		sleep(ctx, 100*time.Millisecond)
+	}
+}
+
+// unheard says whether an orphan of run is still training as far as its
+// events tell (no End) but no heartbeat named it yet.
+func (r *Remote) unheard(run int64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, o := range r.orphans {
+		if o.run != run || !o.hb.IsZero() || o.bad != "" {
+			continue
+		}
+		ended := false
+		for _, d := range o.events {
+			ended = ended || d.ev.End != nil
+		}
+		if !ended {
+			return true
+		}
+	}
+	return false
 }
 
 // adopt registers a as the attempt of t's run: under the token of an
@@ -302,7 +328,7 @@ func (r *Remote) viable(o *orphan, t *orchestrator.Task, k int, ws []WorkerInfo)
 			ad.why = "it was stopped on its worker"
 			return ad
 		}
-	} else if time.Since(o.hb) > adoptGrace {
+	} else if time.Since(o.hb) > workerTTL {
 		ad.why = fmt.Sprintf("worker %s no longer heartbeats it", o.worker)
 		return ad
 	}
