@@ -37,6 +37,7 @@ func ExampleNew() {
 	// Output:
 	// lr float 0.001
 	// val_split float 0.1
+	// weight_decay float 0
 	// hidden int_list [128 16]
 	// [reconstruct resume] false
 }

@@ -16,7 +16,7 @@
 // A variant:
 //
 //	type Config struct {
-//		train.Common                      // lr, val_split
+//		train.Common                      // lr, val_split, weight_decay
 //		Hidden []int `default:"300,150" min:"1" doc:"encoder widths; the last is the code size"`
 //	}
 //
@@ -89,6 +89,8 @@ type Generator interface {
 type Common struct {
 	LR       float64 `aexp:"lr" default:"1e-3" min:"1e-7" max:"1" doc:"Adam learning rate (betas 0.9/0.999, eps 1e-8)"`
 	ValSplit float64 `aexp:"val_split" default:"0.1" min:"0" max:"0.5" doc:"fraction of the training examples held out (always the same ones) for val_loss; 0 trains on all of them and measures val_loss on the test set"`
+	// WeightDecay is AdamW's decoupled decay; 0 leaves Adam's arithmetic as it was.
+	WeightDecay float64 `aexp:"weight_decay" default:"0" min:"0" max:"10" doc:"decoupled weight decay (AdamW): each step multiplies every parameter by 1 - lr*weight_decay; 0 is plain Adam"`
 }
 
 func (c *Common) common() *Common { return c }
@@ -297,6 +299,7 @@ func (r *run[C]) log(level, text string) error {
 
 func (r *run[C]) loop(ctx context.Context) error {
 	opt := nn.NewAdam(r.params, float32(r.com.LR))
+	opt.WeightDecay = float32(r.com.WeightDecay)
 	batches := dataset.NewBatches(r.train, r.req.BatchSize, dataset.NewRand(r.req.Seed, streamShuffle))
 	g := nn.NewGraph()
 	dim := r.train.Dim()

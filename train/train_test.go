@@ -334,7 +334,7 @@ func TestDescribe(t *testing.T) {
 			t.Errorf("param %s has no doc", p.Name)
 		}
 	}
-	if !slices.Equal(names, []string{"lr", "val_split", "hidden"}) {
+	if !slices.Equal(names, []string{"lr", "val_split", "weight_decay", "hidden"}) {
 		t.Errorf("params %v", names)
 	}
 	if !slices.Equal(info.Capabilities, []string{variant.CapReconstruct, variant.CapResume}) {
@@ -432,5 +432,27 @@ func TestGenerativeAndLatent(t *testing.T) {
 	}
 	if _, err := s.Sample(context.Background(), variant.SampleRequest{Params: req.Params, Checkpoint: []byte("junk"), N: 5}); err == nil {
 		t.Error("junk checkpoint accepted")
+	}
+}
+
+// weight_decay reaches the optimizer: a strong decay shrinks the weights
+// and changes the training, 0 is plain Adam (the same run as no param).
+func TestWeightDecay(t *testing.T) {
+	loss := func(params map[string]any) float64 {
+		req := smallReq()
+		req.Epochs, req.TrainLimit = 1, 500
+		req.Params = params
+		ev, err := runTrain(t, New(denseSpec()), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev.epochs[0].Metrics["train_loss"]
+	}
+	plain, zero, decayed := loss(nil), loss(map[string]any{"weight_decay": 0.0}), loss(map[string]any{"lr": 1e-3, "weight_decay": 5.0})
+	if plain != zero {
+		t.Errorf("weight_decay 0 gives train_loss %v, no param %v: want the same", zero, plain)
+	}
+	if decayed == plain {
+		t.Errorf("weight_decay 5 left train_loss at %v", plain)
 	}
 }
