@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,15 +33,14 @@ func main() {
 	engineTrials := flag.Int("engine-trials", 50, "budget of the end-to-end searches")
 	pluginDir := flag.String("plugin-dir", "bin", "where aexp-variant-testfn (and -dense) are")
 	mnistSeeds := flag.Int("mnist-seeds", 0, "seeds of the MNIST dense task (0: skip it)")
-	mnistTrials := flag.Int("mnist-trials", 20, "budget of the MNIST dense task")
+	mnistTrials := flag.String("mnist-trials", "50,100", "budgets of the MNIST dense task (the longest is run)")
+	mnistEngine := flag.Int("mnist-engine-seeds", 2, "MNIST: seeds also searched by the engine's tpe sweep, which must record the in-process values")
+	mnistVerify := flag.Int("mnist-verify", 30, "MNIST: configurations re-trained to check that cached values are what training gives")
+	mnistCache := flag.String("mnist-cache", "", "MNIST: file that keeps trained results between invocations (\"\": this invocation only)")
+	mnistParallel := flag.Int("mnist-parallel", 2, "MNIST: searches side by side (each run uses one BLAS thread)")
 	flag.Parse()
 
-	var bs []int
-	for _, s := range strings.Split(*budgets, ",") {
-		var n int
-		fmt.Sscan(s, &n)
-		bs = append(bs, n)
-	}
+	bs := intList(*budgets)
 	maxB := slices.Max(bs)
 	var opt *optuna
 	if !*noOptuna {
@@ -117,20 +117,47 @@ func main() {
 		}
 	}
 	if *mnistSeeds > 0 {
-		mnistCase(*pluginDir, opt, *mnistSeeds, *mnistTrials)
+		mnistCase(*pluginDir, *script, *mnistCache, *mnistSeeds, intList(*mnistTrials), *mnistEngine, *mnistVerify, *mnistParallel)
 	}
 }
 
-// runTPE searches in-process: the same sampler the engine asks, with the
-// history built the way the engine builds it (sequential: nothing in flight).
+func intList(s string) []int {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			fmt.Fprintf(os.Stderr, "hpo: bad budget %q in %q\n", f, s)
+			os.Exit(2)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
 func runTPE(p *testfn.Problem, o search.Options, n int) []float64 {
-	t := search.NewTPE(p.Space, o)
+	return searchTPE(p.Space, o, n, p.Eval)
+}
+
+// searchTPE searches in-process as the engine does: the same sampler, the
+// history built the way the engine builds it (sequential: nothing in
+// flight), values rounded as the engine records them, and a configuration
+// tried before drawn again with the next retry number.
+func searchTPE(s search.Space, o search.Options, n int, eval func(search.Config) float64) []float64 {
+	t := search.NewTPE(s, o)
 	var hist []search.Trial
 	var vals []float64
+	seen := map[string]bool{}
 	for i := range n {
-		c, _ := t.Propose(i, 0, hist)
-		c = roundLikeSpec(p.Space, c)
-		v := p.Eval(c)
+		var c search.Config
+		for r := 0; ; r++ {
+			c, _ = t.Propose(i, r, hist)
+			c = roundLikeSpec(s, c)
+			if k := fmt.Sprint(c); !seen[k] || r == 199 {
+				seen[k] = true
+				break
+			}
+		}
+		v := eval(c)
 		hist = append(hist, search.Trial{Config: c, State: search.Complete, Value: v})
 		vals = append(vals, v)
 	}
