@@ -21,6 +21,8 @@ type Options struct {
 	// Gamma is the share of finished trials that count as good ("below"),
 	// at most 25 of them; 0: 0.25 (Optuna uses 0.1; see the README).
 	Gamma float64
+	// MaxBelow caps the good set; 0: 25 (Optuna's cap).
+	MaxBelow int
 	// NoLiar leaves trials in flight out of the model. By default they count
 	// as the worst trials (the constant liar), so parallel workers spread out.
 	NoLiar bool
@@ -167,7 +169,11 @@ func (o Options) nBelow(n int) int {
 	if g <= 0 {
 		g = 0.25
 	}
-	return min(int(math.Ceil(g*float64(n))), 25)
+	cap := o.MaxBelow
+	if cap <= 0 {
+		cap = 25
+	}
+	return min(int(math.Ceil(g*float64(n))), cap)
 }
 
 // split orders the trials best first — complete ones by value, then pruned

@@ -27,6 +27,7 @@ func main() {
 	bw := flag.Float64("bandwidth", 0, "aexp TPE: multivariate bandwidth (0: default)")
 	gam := flag.Float64("gamma", 0, "aexp TPE: gamma (0: default)")
 	prior := flag.Float64("prior", 0, "aexp TPE: prior weight (0: default)")
+	maxBelow := flag.Int("max-below", 0, "aexp TPE: cap on the good set (0: default)")
 	script := flag.String("optuna", "bench/hpo_optuna.py", "the Optuna driver script")
 	noOptuna := flag.Bool("no-optuna", false, "skip Optuna (for tuning)")
 	engine := flag.String("engine", "branin", "problems also searched end to end: the real engine, the testfn plugin, a SQLite store")
@@ -63,7 +64,7 @@ func main() {
 		start := time.Now()
 		runs := map[string][][]float64{}
 		for k := range *seeds {
-			o := search.Options{Seed: uint64(k), Multivariate: *multi, Candidates: *cands, Bandwidth: *bw, Gamma: *gam, PriorWeight: *prior}
+			o := search.Options{Seed: uint64(k), Multivariate: *multi, Candidates: *cands, Bandwidth: *bw, Gamma: *gam, PriorWeight: *prior, MaxBelow: *maxBelow}
 			runs["aexp_tpe"] = append(runs["aexp_tpe"], runTPE(p, o, maxB))
 			runs["aexp_random"] = append(runs["aexp_random"], runRandom(p, uint64(k), maxB))
 			if opt != nil {
@@ -117,7 +118,8 @@ func main() {
 		}
 	}
 	if *mnistSeeds > 0 {
-		mnistCase(*pluginDir, *script, *mnistCache, *mnistSeeds, intList(*mnistTrials), *mnistEngine, *mnistVerify, *mnistParallel)
+		o := search.Options{Multivariate: *multi, Candidates: *cands, Bandwidth: *bw, Gamma: *gam, PriorWeight: *prior, MaxBelow: *maxBelow}
+		mnistCase(o, *pluginDir, *script, *mnistCache, *mnistSeeds, intList(*mnistTrials), *mnistEngine, *mnistVerify, *mnistParallel)
 	}
 }
 

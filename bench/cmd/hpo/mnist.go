@@ -96,15 +96,13 @@ func (m *mnistEval) eval(ctx context.Context, dir, name string, c search.Config)
 	return v[0], m.cache.put(key, c, v[0])
 }
 
-// mnistOptions are what the engine gives the sampler for mnistTPESpec.
-func mnistOptions(seed int) search.Options {
-	return search.Options{Seed: uint64(seed), Startup: search.DefaultStartup, Candidates: search.DefaultCandidates, Multivariate: true}
-}
 
 // mnistCase runs the three methods for seeds × the longest budget on
 // `parallel` workers, checks the engine's sweeps and the cache, and prints
 // a line per budget.
-func mnistCase(pluginDir, script, cachePath string, seeds int, budgets []int, engineSeeds, verify, parallel int) {
+// base is the sampler's options (the engine's defaults unless tuning
+// flags are given; then engineSeeds must be 0: the engine uses defaults).
+func mnistCase(base search.Options, pluginDir, script, cachePath string, seeds int, budgets []int, engineSeeds, verify, parallel int) {
 	ctx := context.Background()
 	start := time.Now()
 	trials := slices.Max(budgets)
@@ -153,7 +151,9 @@ func mnistCase(pluginDir, script, cachePath string, seeds int, budgets []int, en
 					return v
 				}
 			}
-			tpe := searchTPE(mnistSpace, mnistOptions(k), trials, one("tpe"))
+			o := base
+			o.Seed = uint64(k)
+			tpe := searchTPE(mnistSpace, o, trials, one("tpe"))
 			ov, err := opt.study(mnistSpace, "tpe", k, trials, one("optuna"))
 			if err != nil {
 				fail(err)
@@ -166,7 +166,8 @@ func mnistCase(pluginDir, script, cachePath string, seeds int, budgets []int, en
 			mu.Lock()
 			runs["aexp_tpe"][k], runs["optuna_tpe"][k], runs["aexp_random"][k] = tpe, ov, rv
 			mu.Unlock()
-			progress(fmt.Sprintf("seed %d", k))
+			progress(fmt.Sprintf("seed %d (best of %d: tpe %.5g, optuna %.5g, random %.5g; of %d: %.5g, %.5g, %.5g)", k, trials, slices.Min(tpe), slices.Min(ov), slices.Min(rv),
+				budgets[0], slices.Min(tpe[:budgets[0]]), slices.Min(ov[:budgets[0]]), slices.Min(rv[:budgets[0]])))
 		}
 	}
 	for k := range engineSeeds {
