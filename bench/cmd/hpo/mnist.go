@@ -96,7 +96,6 @@ func (m *mnistEval) eval(ctx context.Context, dir, name string, c search.Config)
 	return v[0], m.cache.put(key, c, v[0])
 }
 
-
 // mnistCase runs the three methods for seeds × the longest budget on
 // `parallel` workers, checks the engine's sweeps and the cache, and prints
 // a line per budget.
