@@ -121,7 +121,8 @@ type remoteAttempt struct {
 	pending  []delivered
 }
 
-// NewRemote connects the coordinator and starts consuming its events.
+// NewRemote connects the coordinator; it listens from its first Train
+// (Listen).
 func NewRemote(ctx context.Context, o RemoteOptions) (*Remote, error) {
 	if !tokenRE.MatchString(o.ID) {
 		return nil, fmt.Errorf("bad coordinator id %q", o.ID)
@@ -227,7 +228,7 @@ func (r *Remote) Close() {
 	for _, s := range r.subs {
 		_ = s.Unsubscribe()
 	}
-	_ = r.c.NC.Flush()
+	_ = r.c.NC.FlushTimeout(2 * time.Second) // the stops reach the workers
 	r.c.Close()
 }
 
