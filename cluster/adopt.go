@@ -109,7 +109,11 @@ func (r *Remote) keepLocked(d delivered, run int64) bool {
 	if o == nil || o.bad != "" {
 		return false
 	}
-	if _, ok := o.events[ev.Seq]; !ok {
+	if old, ok := o.events[ev.Seq]; ok && streamSeq(old.msg) != streamSeq(d.msg) {
+		// a worker never publishes two events under one number
+		o.bad = fmt.Sprintf("two different events numbered %d", ev.Seq)
+		return false
+	} else if !ok {
 		switch {
 		case len(o.events) >= maxOrphanEvents:
 			o.bad = fmt.Sprintf("more than %d events waited for the coordinator", maxOrphanEvents)
@@ -122,6 +126,13 @@ func (r *Remote) keepLocked(d delivered, run int64) bool {
 	}
 	o.events[ev.Seq] = d // a redelivery replaces the handle
 	return true
+}
+
+func streamSeq(m jetstream.Msg) uint64 {
+	if md, err := m.Metadata(); err == nil {
+		return md.Sequence.Stream
+	}
+	return 0
 }
 
 // heard notes a worker's heartbeat for an orphan; false when it is not
@@ -258,26 +269,31 @@ func (r *Remote) adopt(ctx context.Context, a *remoteAttempt, t *orchestrator.Ta
 		return y.hb.Compare(x.hb)
 	})
 	var got *adoption
-	why := ""
+	why := map[*orphan]string{}
 	for _, o := range cands {
-		ad := r.viable(o, t, k, ws)
-		if ad.why == "" {
-			got = ad
-			break
+		if got != nil {
+			why[o] = "another delivery of the run was taken back"
+			continue
 		}
-		if why == "" {
-			why = ad.why
+		if ad := r.viable(o, t, k, ws); ad.why != "" {
+			why[o] = "the restarted coordinator cannot take it back (" + ad.why + "); the run is queued again"
+		} else {
+			got = ad
 		}
 	}
-	var superseded, stopped []*orphan
+	type drop struct {
+		o          *orphan
+		superseded bool
+	}
+	var drops []drop
 	for _, o := range cands {
 		switch {
 		case got != nil && o == got.o:
 		case got != nil && o.token == got.o.token:
-			superseded = append(superseded, o)
+			drops = append(drops, drop{o, true}) // the taken token lives on
 		default:
 			r.ended[o.token] = true
-			stopped = append(stopped, o)
+			drops = append(drops, drop{o, false})
 		}
 	}
 	if got != nil {
@@ -289,13 +305,9 @@ func (r *Remote) adopt(ctx context.Context, a *remoteAttempt, t *orchestrator.Ta
 	}
 	r.atts[a.token] = a
 	r.mu.Unlock()
-	if got != nil {
-		why = "another delivery of the run was taken back"
-	} else if why != "" {
-		why = "the restarted coordinator cannot take it back (" + why + "); the run is queued again"
+	for _, d := range drops {
+		r.dropOrphans([]*orphan{d.o}, why[d.o], d.superseded)
 	}
-	r.dropOrphans(superseded, why, true)
-	r.dropOrphans(stopped, why, false)
 	return got
 }
 

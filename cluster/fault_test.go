@@ -342,12 +342,29 @@ func TestBadMessages(t *testing.T) {
 			t.Errorf("logs do not say %q:\ncoordinator:\n%s\nworker:\n%s", want, &clog, &wlog)
 		}
 	}
+	// a whole delivery of run 1 that no coordinator gave out, from a worker
+	// that is not registered, waits in the stream: the sweep must not take
+	// it back
+	for i, ev := range []string{`"started":{"pid":1,"host":"h","threads":1}`,
+		`"epoch":{"epoch":1,"metrics":{"train_loss":12345,"val_loss":12345}}`, `"final":{"metrics":{"test_mse":12345}}`, `"end":{"kind":"ok"}`} {
+		msg := fmt.Sprintf(`{"v":1,"token":"1-1-abcdef","delivery":1,"seq":%d,"worker":"forger",%s}`, i+1, ev)
+		if _, err := js.Publish("aexp.ev."+coord, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// both still work: a sweep runs through them
 	res, db := sweep(t, ctx, url, dir, fmt.Sprintf(testSpec, "bad", "0.01", 0), &clog)
 	if res.Counts[store.StatusDone] != 4 {
 		t.Fatalf("counts %v\n%s", res.Counts, &clog)
 	}
 	epochsOnce(t, db, 4, 3)
+	var forged int
+	if err := openRO(t, db).QueryRow(`SELECT count(*) FROM metrics WHERE value = 12345`).Scan(&forged); err != nil || forged != 0 {
+		t.Errorf("%d forged metric(s) recorded (%v):\n%s", forged, err, &clog)
+	}
+	if !strings.Contains(clog.String(), "cannot take it back (worker forger is gone") {
+		t.Errorf("the coordinator does not say why it did not take the forged delivery back:\n%s", &clog)
+	}
 	stop()
 }
 
