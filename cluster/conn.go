@@ -193,19 +193,20 @@ func (c *Conn) workers(ctx context.Context) (jetstream.KeyValue, error) {
 const inlineMax = 256 << 10
 
 // putBlob makes data a Blob: inline when small, else an object named by
-// its sha256 (stored once however often it is put).
-func (c *Conn) putBlob(ctx context.Context, data []byte) (Blob, error) {
+// its sha256 (stored once however often it is put), or by name when one is
+// given (an object of its own, for a blob that is deleted once used).
+func (c *Conn) putBlob(ctx context.Context, data []byte, name string) (Blob, error) {
 	sum := sha256.Sum256(data)
 	b := Blob{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data))}
 	if len(data) <= inlineMax {
 		b.Data = data
 		return b, nil
 	}
-	b.Object = true
-	if info, err := c.blobs.GetInfo(ctx, b.SHA256); err == nil && info.Size == uint64(len(data)) && !info.Deleted {
+	b.Object, b.Name = true, name
+	if info, err := c.blobs.GetInfo(ctx, b.object()); name == "" && err == nil && info.Size == uint64(len(data)) && !info.Deleted {
 		return b, nil
 	}
-	if _, err := c.blobs.PutBytes(ctx, b.SHA256, data); err != nil {
+	if _, err := c.blobs.PutBytes(ctx, b.object(), data); err != nil {
 		return Blob{}, fmt.Errorf("storing %d bytes in the object store: %w", len(data), err)
 	}
 	return b, nil
@@ -216,9 +217,9 @@ func (c *Conn) getBlob(ctx context.Context, b Blob) ([]byte, error) {
 	if !b.Object {
 		return b.Data, b.check(b.Data)
 	}
-	data, err := c.blobs.GetBytes(ctx, b.SHA256)
+	data, err := c.blobs.GetBytes(ctx, b.object())
 	if err != nil {
-		return nil, fmt.Errorf("fetching blob %s from the object store: %w", short(b.SHA256), err)
+		return nil, fmt.Errorf("fetching blob %s from the object store: %w", short(b.object()), err)
 	}
 	return data, b.check(data)
 }
@@ -226,7 +227,7 @@ func (c *Conn) getBlob(ctx context.Context, b Blob) ([]byte, error) {
 // deleteBlob removes an object blob once it is recorded.
 func (c *Conn) deleteBlob(ctx context.Context, b Blob) {
 	if b.Object {
-		_ = c.blobs.Delete(ctx, b.SHA256)
+		_ = c.blobs.Delete(ctx, b.object())
 	}
 }
 

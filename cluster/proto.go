@@ -100,6 +100,18 @@ type Blob struct {
 	Size   int64  `json:"size"`
 	Data   []byte `json:"data,omitempty"`
 	Object bool   `json:"object,omitempty"`
+	// Name is the object's name when it is not its sha256: an artifact is
+	// stored once per event, since the coordinator deletes it once recorded
+	// and two runs may send the same bytes at once.
+	Name string `json:"name,omitempty"`
+}
+
+// object is the name the blob is stored under.
+func (b *Blob) object() string {
+	if b.Name != "" {
+		return b.Name
+	}
+	return b.SHA256
 }
 
 // check verifies inline data against the blob's size and hash.
@@ -379,6 +391,9 @@ func (b *Blob) validate() error {
 	}
 	if b.Size < 0 {
 		return errors.New("negative blob size")
+	}
+	if b.Name != "" && (!b.Object || !tokenRE.MatchString(b.Name)) {
+		return fmt.Errorf("bad blob name %q", b.Name)
 	}
 	if !b.Object {
 		return b.check(b.Data)

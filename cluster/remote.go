@@ -649,7 +649,7 @@ func (r *Remote) onStart(m *nats.Msg) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b, err := r.c.putBlob(ctx, data)
+	b, err := r.c.putBlob(ctx, data, "")
 	if err != nil {
 		reply(StartReply{Reason: err.Error()})
 		return

@@ -592,13 +592,17 @@ func newPublisher(w *Worker, coord, token string, delivery uint64, stop func() e
 	p := &publisher{w: w, coord: coord, token: token, delivery: delivery, q: make(chan queued, 8), done: make(chan struct{}), stop: stop}
 	go func() {
 		defer close(p.done)
+		blobs := 0
 		for it := range p.q {
 			if p.failed() != nil {
 				continue
 			}
 			if a := it.m.Artifact; a != nil {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				b, err := p.w.c.putBlob(ctx, it.data)
+				// an object of this event's own: the coordinator deletes it
+				// once recorded, while another run may be sending the same bytes
+				blobs++
+				b, err := p.w.c.putBlob(ctx, it.data, fmt.Sprintf("%s-%d-a%d", p.token, p.delivery, blobs))
 				cancel()
 				if err != nil {
 					p.fail(err)
