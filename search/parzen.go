@@ -67,7 +67,7 @@ func newEstimator(params []Param, obs [][]float64, o Options) *estimator {
 	e.hi = make([]float64, d)
 	for j, p := range params {
 		if p.Kind == Categorical {
-			e.cat[j] = categoricalTable(p.N, column(obs, j), o.PriorWeight)
+			e.cat[j] = categoricalTable(p.N, column(obs, j), o.CategoricalPrior)
 			continue
 		}
 		lo, hi := p.bounds()

@@ -15,6 +15,9 @@ type Options struct {
 	// PriorWeight is the weight of the prior component (and the smoothing
 	// of categorical tables); 0: 1.
 	PriorWeight float64
+	// CategoricalPrior is the smoothing of categorical tables alone; 0:
+	// PriorWeight.
+	CategoricalPrior float64
 	// Bandwidth is the multivariate kernel width before Scott's factor
 	// n^(-1/(d+4)), as a share of the range; 0: 0.1 (Optuna uses 0.2).
 	Bandwidth float64
@@ -42,6 +45,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.PriorWeight <= 0 {
 		o.PriorWeight = 1
+	}
+	if o.CategoricalPrior <= 0 {
+		o.CategoricalPrior = o.PriorWeight
 	}
 	return o
 }

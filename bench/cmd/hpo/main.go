@@ -27,6 +27,7 @@ func main() {
 	bw := flag.Float64("bandwidth", 0, "aexp TPE: multivariate bandwidth (0: default)")
 	gam := flag.Float64("gamma", 0, "aexp TPE: gamma (0: default)")
 	prior := flag.Float64("prior", 0, "aexp TPE: prior weight (0: default)")
+	catPrior := flag.Float64("cat-prior", 0, "aexp TPE: smoothing of categorical tables (0: default)")
 	maxBelow := flag.Int("max-below", 0, "aexp TPE: cap on the good set (0: default)")
 	script := flag.String("optuna", "bench/hpo_optuna.py", "the Optuna driver script")
 	noOptuna := flag.Bool("no-optuna", false, "skip Optuna (for tuning)")
@@ -64,7 +65,7 @@ func main() {
 		start := time.Now()
 		runs := map[string][][]float64{}
 		for k := range *seeds {
-			o := search.Options{Seed: uint64(k), Multivariate: *multi, Candidates: *cands, Bandwidth: *bw, Gamma: *gam, PriorWeight: *prior, MaxBelow: *maxBelow}
+			o := search.Options{Seed: uint64(k), Multivariate: *multi, Candidates: *cands, Bandwidth: *bw, Gamma: *gam, PriorWeight: *prior, MaxBelow: *maxBelow, CategoricalPrior: *catPrior}
 			runs["aexp_tpe"] = append(runs["aexp_tpe"], runTPE(p, o, maxB))
 			runs["aexp_random"] = append(runs["aexp_random"], runRandom(p, uint64(k), maxB))
 			if opt != nil {
@@ -118,7 +119,7 @@ func main() {
 		}
 	}
 	if *mnistSeeds > 0 {
-		o := search.Options{Multivariate: *multi, Candidates: *cands, Bandwidth: *bw, Gamma: *gam, PriorWeight: *prior, MaxBelow: *maxBelow}
+		o := search.Options{Multivariate: *multi, Candidates: *cands, Bandwidth: *bw, Gamma: *gam, PriorWeight: *prior, MaxBelow: *maxBelow, CategoricalPrior: *catPrior}
 		mnistCase(o, *pluginDir, *script, *mnistCache, *mnistSeeds, intList(*mnistTrials), *mnistEngine, *mnistVerify, *mnistParallel)
 	}
 }
