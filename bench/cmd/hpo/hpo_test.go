@@ -56,3 +56,19 @@ func TestOptunaDriver(t *testing.T) {
 		t.Errorf("%d values, branches %v", len(vals), seen)
 	}
 }
+
+// The bootstrap interval of a ratio: exactly 0.5 when one method's regret
+// is half the other's in every seed; wide when they only differ by seed.
+func TestInterval(t *testing.T) {
+	var a, c [][]float64
+	for k := range 20 {
+		x := float64(k%7 + 1)
+		a, c = append(a, []float64{1 + x/2, 9}), append(c, []float64{1 + x, 9})
+	}
+	if lo, hi := interval(a, c, 2, 1); lo != 0.5 || hi != 0.5 {
+		t.Errorf("interval %v-%v, want 0.5-0.5", lo, hi)
+	}
+	if lo, hi := interval(c[:10], c[10:], 2, 1); !(lo < 1 && hi > 1) {
+		t.Errorf("interval %v-%v of two halves of one sample should contain 1", lo, hi)
+	}
+}
