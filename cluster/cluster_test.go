@@ -62,14 +62,19 @@ func plugins(t testing.TB) string {
 	return buildtest.Binaries(t, map[string]string{"cmd/aexp": "aexp", "internal/testplugin": "aexp-variant-test"})
 }
 
-// startWorker runs an in-process worker until the test ends (or stop).
+// startWorker runs an in-process worker offering the test plugin until the
+// test ends (or stop).
 func startWorker(t testing.TB, url string, slots int, log *buildtest.SyncBuffer) (stop func()) {
 	t.Helper()
-	bin := plugins(t)
+	return startWorkerPlugins(t, url, slots, map[string]string{"test": filepath.Join(plugins(t), "aexp-variant-test")}, log)
+}
+
+// startWorkerPlugins runs an in-process worker offering the given plugins.
+func startWorkerPlugins(t testing.TB, url string, slots int, pl map[string]string, log *buildtest.SyncBuffer) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	w, err := cluster.NewWorker(ctx, cluster.WorkerOptions{Conn: cluster.ConnOptions{URL: url},
-		Plugins: map[string]string{"test": filepath.Join(bin, "aexp-variant-test")}, Slots: slots, Threads: 1,
-		AckWait: ackWait, CacheDir: t.TempDir(), Log: log})
+		Plugins: pl, Slots: slots, Threads: 1, AckWait: ackWait, CacheDir: t.TempDir(), Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,8 +95,16 @@ func sweep(t testing.TB, ctx context.Context, url, dir, text string, log *buildt
 	return sweepWith(t, ctx, cluster.ConnOptions{URL: url}, dir, log)
 }
 
-// sweepWith runs dir/s.toml, remotely when co.URL is set.
+// sweepWith runs dir/s.toml with the test plugin, remotely when co.URL is
+// set.
 func sweepWith(t testing.TB, ctx context.Context, co cluster.ConnOptions, dir string, log *buildtest.SyncBuffer) (*orchestrator.Result, string) {
+	t.Helper()
+	return sweepPlugins(t, ctx, co, dir, map[string]string{"test": filepath.Join(plugins(t), "aexp-variant-test")}, log)
+}
+
+// sweepPlugins runs dir/s.toml with the given plugins (variant -> path),
+// remotely when co.URL is set, and returns the result and the store's path.
+func sweepPlugins(t testing.TB, ctx context.Context, co cluster.ConnOptions, dir string, pl map[string]string, log *buildtest.SyncBuffer) (*orchestrator.Result, string) {
 	t.Helper()
 	spec, err := orchestrator.ParseFile(filepath.Join(dir, "s.toml"))
 	if err != nil {
@@ -101,8 +114,7 @@ func sweepWith(t testing.TB, ctx context.Context, co cluster.ConnOptions, dir st
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := plugins(t)
-	checked, err := orchestrator.Check(ctx, plan, map[string]string{"test": filepath.Join(bin, "aexp-variant-test")})
+	checked, err := orchestrator.Check(ctx, plan, pl)
 	if err != nil {
 		t.Fatal(err)
 	}

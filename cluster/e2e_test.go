@@ -465,24 +465,16 @@ func TestInterruptCoordinator(t *testing.T) {
 	url := ns.ClientURL()
 	var wlog buildtest.SyncBuffer
 	startWorker(t, url, 2, &wlog)
-	bin := plugins(t)
 	for _, twice := range []bool{false, true} {
 		dir := t.TempDir()
 		if err := os.WriteFile(filepath.Join(dir, "s.toml"), []byte(fmt.Sprintf(testSpec, fmt.Sprint("int", twice), "0.01", 3000)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(filepath.Join(bin, "aexp"), "sweep", "--plugin-dir", bin, "--plain", "--db", "aexp.db", "--nats", url, "s.toml")
-		cmd.Dir = dir
-		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + os.Getenv("HOME"), "AEXP_PLUGIN_DIR=", "AEXP_DB="}
-		var log buildtest.SyncBuffer
-		cmd.Stdout, cmd.Stderr = &log, &log
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		cmd, log := startCoord(t, dir, url)
 		deadline := time.Now().Add(60 * time.Second)
 		for strings.Count(log.String(), "started") < 2 {
 			if time.Now().After(deadline) {
-				t.Fatalf("no run started:\n%s", &log)
+				t.Fatalf("no run started:\n%s", log)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -494,7 +486,7 @@ func TestInterruptCoordinator(t *testing.T) {
 		err := cmd.Wait()
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
-			t.Fatalf("twice=%v: exit %v, want 130\n%s", twice, err, &log)
+			t.Fatalf("twice=%v: exit %v, want 130\n%s", twice, err, log)
 		}
 		noPlugins(t)
 	}

@@ -6,6 +6,7 @@ package cluster_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -45,38 +46,16 @@ func testfnPlugin(t testing.TB) map[string]string {
 func tpeSweep(t *testing.T, url, spec string, log *buildtest.SyncBuffer) (*orchestrator.Result, []store.RunSummary, map[int64]string) {
 	t.Helper()
 	ctx := context.Background()
-	sp, err := orchestrator.Parse("tpe.toml", []byte(spec))
-	if err != nil {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "s.toml"), []byte(spec), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pl, err := orchestrator.Expand(sp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checked, err := orchestrator.Check(ctx, pl, testfnPlugin(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dbPath := filepath.Join(t.TempDir(), "aexp.db")
-	db, err := store.Open(dbPath)
+	res, dbPath := sweepPlugins(t, ctx, cluster.ConnOptions{URL: url}, dir, testfnPlugin(t), log)
+	db, err := store.OpenReadOnly(dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	opts := orchestrator.Options{Log: log}
-	if url != "" {
-		rem, err := cluster.NewRemote(ctx, cluster.RemoteOptions{Conn: cluster.ConnOptions{URL: url},
-			ID: cluster.CoordinatorID(dbPath, sp.Name), AckWait: ackWait, Log: log})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rem.Close()
-		opts.Executor = rem
-	}
-	res, err := orchestrator.NewEngine(checked, db, opts).Run(ctx)
-	if err != nil {
-		t.Fatalf("sweep: %v\n%s", err, log)
-	}
 	runs, err := db.ListRuns(ctx, store.RunFilter{SweepID: res.SweepID})
 	if err != nil {
 		t.Fatal(err)
@@ -92,21 +71,6 @@ func tpeSweep(t *testing.T, url, spec string, log *buildtest.SyncBuffer) (*orche
 	return res, runs, sources
 }
 
-// startTestfnWorker runs an in-process worker offering the testfn plugin.
-func startTestfnWorker(t *testing.T, url string, log *buildtest.SyncBuffer) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err := cluster.NewWorker(ctx, cluster.WorkerOptions{Conn: cluster.ConnOptions{URL: url},
-		Plugins: testfnPlugin(t), Slots: 2, Threads: 1, AckWait: ackWait, CacheDir: t.TempDir(), Log: log})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = w.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-}
-
 // A TPE sweep on two workers records its startup and model runs; at
 // parallel 1 (each proposal sees every result before it) it proposes
 // exactly what the same sweep proposes locally: same run keys, params,
@@ -115,8 +79,8 @@ func startTestfnWorker(t *testing.T, url string, log *buildtest.SyncBuffer) {
 func TestTPEOnWorkers(t *testing.T) {
 	ns := startServer(t, t.TempDir(), 0)
 	var wlog, clog, llog buildtest.SyncBuffer
-	startTestfnWorker(t, ns.ClientURL(), &wlog)
-	startTestfnWorker(t, ns.ClientURL(), &wlog)
+	startWorkerPlugins(t, ns.ClientURL(), 2, testfnPlugin(t), &wlog)
+	startWorkerPlugins(t, ns.ClientURL(), 2, testfnPlugin(t), &wlog)
 
 	res, remote, rsrc := tpeSweep(t, ns.ClientURL(), fmt.Sprintf(tpeSpec, 1), &clog)
 	if res.Counts[store.StatusDone] != 14 || res.Failed() > 0 || len(remote) != 14 {
