@@ -21,7 +21,9 @@ it and checked: Describe is complete; bad parameters are rejected with an
 error naming them; Train reports every epoch and a final report; the
 reported and documented metrics agree; the same seed repeats the same
 trajectory; cancelling stops it within a second; its checkpoint is
-safetensors and Sample/Reconstruct work from it when declared; it never
+safetensors and Sample/Reconstruct work from it when declared; with the
+resume capability it sends a training state after every epoch and a fresh
+process continues exactly from one (without it, it sends none); it never
 writes to stdout. Each check prints PASS or FAIL with the reasons.
 
 NAME (no slash) is looked up like a sweep's variant: --plugin-dir,
