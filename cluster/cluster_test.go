@@ -213,22 +213,8 @@ func diff(a, b []string) string {
 }
 
 func statusCounts(t testing.TB, path string) map[string]int {
-	db := openRO(t, path)
-	rows, err := db.Query(`SELECT status, count(*) FROM runs GROUP BY status`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var s string
-		var n int
-		if err := rows.Scan(&s, &n); err != nil {
-			t.Fatal(err)
-		}
-		out[s] = n
-	}
-	return out
+	t.Helper()
+	return buildtest.QueryMap[string, int](t, openRO(t, path), `SELECT status, count(*) FROM runs GROUP BY status`)
 }
 
 const testSpec = `name = "%s"

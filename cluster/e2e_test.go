@@ -264,21 +264,7 @@ func inFlight(t testing.TB, url string) map[int64]string {
 // runPids is the recorded plugin pid of each run (that matches where).
 func runPids(t testing.TB, db, where string) map[int64]int {
 	t.Helper()
-	rows, err := openRO(t, db).Query(`SELECT id, coalesce(pid, 0) FROM runs ` + where)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	out := map[int64]int{}
-	for rows.Next() {
-		var id int64
-		var pid int
-		if err := rows.Scan(&id, &pid); err != nil {
-			t.Fatal(err)
-		}
-		out[id] = pid
-	}
-	return out
+	return buildtest.QueryMap[int64, int](t, openRO(t, db), `SELECT id, coalesce(pid, 0) FROM runs `+where)
 }
 
 // sameAsLocal asserts the store at db holds what spec run locally records

@@ -91,21 +91,7 @@ func openDB(t testing.TB, dir string) *sql.DB {
 // statuses returns run id -> status.
 func statuses(t testing.TB, db *sql.DB) map[int64]string {
 	t.Helper()
-	rows, err := db.Query(`SELECT id, status FROM runs ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	out := map[int64]string{}
-	for rows.Next() {
-		var id int64
-		var st string
-		if err := rows.Scan(&id, &st); err != nil {
-			t.Fatal(err)
-		}
-		out[id] = st
-	}
-	return out
+	return buildtest.QueryMap[int64, string](t, db, `SELECT id, status FROM runs ORDER BY id`)
 }
 
 func count(m map[int64]string, status string) int {

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aexp/aexp/internal/buildtest"
 	"github.com/aexp/aexp/orchestrator"
 	"github.com/aexp/aexp/store"
 )
@@ -101,21 +102,8 @@ FROM runs r LEFT JOIN metrics m ON m.run_id = r.id AND m.key = 'train_loss' GROU
 // snapshot is what a finished run recorded; a later sweep must not change it.
 func snapshot(t testing.TB, dir string) map[int64]string {
 	t.Helper()
-	db := openDB(t, dir)
-	rows, err := db.Query(`SELECT r.id, r.finished, group_concat(m.key || '@' || m.epoch || '=' || quote(m.value), ' ')
+	return buildtest.QueryMap[int64, string](t, openDB(t, dir), `SELECT r.id, r.finished || ' ' || group_concat(m.key || '@' || m.epoch || '=' || quote(m.value), ' ')
 FROM runs r JOIN metrics m ON m.run_id = r.id WHERE r.status = 'done' GROUP BY r.id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	out := map[int64]string{}
-	for rows.Next() {
-		var id int64
-		var fin, ms string
-		rows.Scan(&id, &fin, &ms)
-		out[id] = fin + " " + ms
-	}
-	return out
 }
 
 func keptSnapshot(t testing.TB, dir string, before map[int64]string) {

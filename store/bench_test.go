@@ -254,6 +254,24 @@ func BenchmarkCompare100PerRun(b *testing.B) {
 	}
 }
 
+// startedRun adds a sweep of one started run of variant to db and returns
+// the sweep's and the run's ids.
+func startedRun(b *testing.B, db *store.DB, sweep, variant string) (sweepID, runID int64) {
+	ctx := context.Background()
+	sw, _, err := db.EnsureSweep(ctx, sweep, "x", "x")
+	if err != nil {
+		b.Fatal(err)
+	}
+	runs, err := db.EnsureRuns(ctx, sw.ID, []store.RunSpec{{Key: "r", Variant: variant}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := db.StartRun(ctx, runs[0].ID, store.RunStart{}); err != nil {
+		b.Fatal(err)
+	}
+	return sw.ID, runs[0].ID
+}
+
 // BenchmarkRecordEpoch records one epoch of 6 metrics for one run in the
 // 10,000-run store (a transaction with summary upkeep and heartbeat).
 func BenchmarkRecordEpoch(b *testing.B) {
@@ -264,16 +282,7 @@ func BenchmarkRecordEpoch(b *testing.B) {
 	}
 	defer db.Close()
 	ctx := context.Background()
-	sw, _, err := db.EnsureSweep(ctx, fmt.Sprintf("bench-write-%d", time.Now().UnixNano()), "x", "x")
-	if err != nil {
-		b.Fatal(err)
-	}
-	runs, err := db.EnsureRuns(ctx, sw.ID, []store.RunSpec{{Key: "w", Variant: "vae"}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	id := runs[0].ID
-	db.StartRun(ctx, id, store.RunStart{})
+	swID, id := startedRun(b, db, fmt.Sprintf("bench-write-%d", time.Now().UnixNano()), "vae")
 	m := make(map[string]float64, len(benchMetrics))
 	b.ReportAllocs()
 	e := 0
@@ -291,7 +300,7 @@ func BenchmarkRecordEpoch(b *testing.B) {
 	done()
 	// Leave the shared benchmark store as it was.
 	if err := db.Bulk(func(tx *store.Tx) error {
-		_, err := tx.Exec(`DELETE FROM sweeps WHERE id = ?`, sw.ID)
+		_, err := tx.Exec(`DELETE FROM sweeps WHERE id = ?`, swID)
 		return err
 	}); err != nil {
 		b.Fatal(err)
@@ -324,18 +333,7 @@ func BenchmarkSaveState(b *testing.B) {
 	}
 	defer db.Close()
 	ctx := context.Background()
-	sw, _, err := db.EnsureSweep(ctx, "bench-state", "x", "x")
-	if err != nil {
-		b.Fatal(err)
-	}
-	runs, err := db.EnsureRuns(ctx, sw.ID, []store.RunSpec{{Key: "s", Variant: "dense"}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	id := runs[0].ID
-	if err := db.StartRun(ctx, id, store.RunStart{}); err != nil {
-		b.Fatal(err)
-	}
+	_, id := startedRun(b, db, "bench-state", "dense")
 	data := make([]byte, 6_700_000)
 	rand.NewChaCha8([32]byte{1}).Read(data) // incompressible, like float weights
 	b.SetBytes(int64(len(data)))
