@@ -216,14 +216,17 @@ func startCoord(t testing.TB, dir, url string) (*exec.Cmd, *buildtest.SyncBuffer
 }
 
 // killCoordWhen SIGKILLs the coordinator once `n` runs are running with
-// at least `epochs` epochs recorded, and returns their plugin pids by run.
+// the training state of at least `epochs` epochs recorded (an epoch's
+// metrics come before its state: waiting for them alone, a loaded machine
+// killed it in between), and returns their plugin pids by run.
 func killCoordWhen(t testing.TB, cmd *exec.Cmd, log *buildtest.SyncBuffer, db string, n, epochs int) map[int64]int {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var got int
 		if _, err := os.Stat(db); err == nil {
-			_ = openRO(t, db).QueryRow(`SELECT count(*) FROM runs WHERE status = 'running' AND epochs >= ?`, epochs).Scan(&got)
+			_ = openRO(t, db).QueryRow(`SELECT count(*) FROM runs r JOIN run_state s ON s.run_id = r.id
+				WHERE r.status = 'running' AND s.epoch >= ?`, epochs).Scan(&got)
 		}
 		if got >= n {
 			break
