@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -70,5 +72,31 @@ func TestInterval(t *testing.T) {
 	}
 	if lo, hi := interval(c[:10], c[10:], 2, 1); !(lo < 1 && hi > 1) {
 		t.Errorf("interval %v-%v of two halves of one sample should contain 1", lo, hi)
+	}
+}
+
+// The trace holds every trial of every search, its configuration with the
+// value it got, per method and seed.
+func TestWriteTrace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trace.json")
+	runs := map[string][][]float64{"aexp_tpe": {{0.5, 0.25}}, "optuna_tpe": {{0.75}}}
+	trace := map[string][][]search.Config{
+		"aexp_tpe":   {{{Values: []float64{0.01, 2}}, {Values: []float64{0.02, 1}}}},
+		"optuna_tpe": {{{Values: []float64{0.03, 0}}}},
+	}
+	writeTrace(path, runs, trace)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string][][]traceTrial
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if s := got["aexp_tpe"][0]; len(s) != 2 || s[1].Loss != 0.25 || s[1].Values[0] != 0.02 || s[1].Values[1] != 1 {
+		t.Errorf("aexp_tpe seed 0: %+v", s)
+	}
+	if s := got["optuna_tpe"][0]; len(s) != 1 || s[0].Loss != 0.75 || s[0].Values[0] != 0.03 {
+		t.Errorf("optuna_tpe seed 0: %+v", s)
 	}
 }

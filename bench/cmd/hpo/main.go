@@ -39,6 +39,7 @@ func main() {
 	mnistEngine := flag.Int("mnist-engine-seeds", 2, "MNIST: seeds also searched by the engine's tpe sweep, which must record the in-process values")
 	mnistVerify := flag.Int("mnist-verify", 30, "MNIST: configurations re-trained to check that cached values are what training gives")
 	mnistCache := flag.String("mnist-cache", "", "MNIST: file that keeps trained results between invocations (\"\": this invocation only)")
+	mnistTrace := flag.String("mnist-trace", "", "MNIST: write every search's configurations and values to this JSON file")
 	mnistParallel := flag.Int("mnist-parallel", 2, "MNIST: searches side by side (each run uses one BLAS thread)")
 	flag.Parse()
 
@@ -120,7 +121,7 @@ func main() {
 	}
 	if *mnistSeeds > 0 {
 		o := search.Options{Multivariate: *multi, Candidates: *cands, Bandwidth: *bw, Gamma: *gam, PriorWeight: *prior, MaxBelow: *maxBelow, CategoricalPrior: *catPrior}
-		mnistCase(o, *pluginDir, *script, *mnistCache, *mnistSeeds, intList(*mnistTrials), *mnistEngine, *mnistVerify, *mnistParallel)
+		mnistCase(o, *pluginDir, *script, *mnistCache, *mnistTrace, *mnistSeeds, intList(*mnistTrials), *mnistEngine, *mnistVerify, *mnistParallel)
 	}
 }
 

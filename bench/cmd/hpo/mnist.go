@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -101,7 +102,7 @@ func (m *mnistEval) eval(ctx context.Context, dir, name string, c search.Config)
 // a line per budget.
 // base is the sampler's options (the engine's defaults unless tuning
 // flags are given; then engineSeeds must be 0: the engine uses defaults).
-func mnistCase(base search.Options, pluginDir, script, cachePath string, seeds int, budgets []int, engineSeeds, verify, parallel int) {
+func mnistCase(base search.Options, pluginDir, script, cachePath, tracePath string, seeds int, budgets []int, engineSeeds, verify, parallel int) {
 	ctx := context.Background()
 	start := time.Now()
 	trials := slices.Max(budgets)
@@ -124,6 +125,10 @@ func mnistCase(base search.Options, pluginDir, script, cachePath string, seeds i
 		runs[m] = make([][]float64, seeds)
 	}
 	engine := make([][]float64, engineSeeds)
+	trace := map[string][][]search.Config{}
+	for _, m := range methods {
+		trace[m] = make([][]search.Config, seeds)
+	}
 	// jobs: a seed's three searches, and the engine's tpe sweeps
 	jobs := make(chan func(*optuna), seeds+engineSeeds)
 	var mu sync.Mutex
@@ -140,9 +145,11 @@ func mnistCase(base search.Options, pluginDir, script, cachePath string, seeds i
 			dir := tempDir()
 			defer os.RemoveAll(dir)
 			i := 0
+			tried := map[string][]search.Config{}
 			one := func(method string) func(search.Config) float64 {
 				return func(c search.Config) float64 {
 					i++
+					tried[method] = append(tried[method], roundLikeSpec(mnistSpace, c))
 					v, err := ev.eval(ctx, dir, fmt.Sprintf("mnist-%s-%d-%d", method, k, i), c)
 					if err != nil {
 						fail(err)
@@ -164,6 +171,7 @@ func mnistCase(base search.Options, pluginDir, script, cachePath string, seeds i
 			}
 			mu.Lock()
 			runs["aexp_tpe"][k], runs["optuna_tpe"][k], runs["aexp_random"][k] = tpe, ov, rv
+			trace["aexp_tpe"][k], trace["optuna_tpe"][k], trace["aexp_random"][k] = tried["tpe"], tried["optuna"], tried["random"]
 			mu.Unlock()
 			progress(fmt.Sprintf("seed %d (best of %d: tpe %.5g, optuna %.5g, random %.5g; of %d: %.5g, %.5g, %.5g)", k, trials, slices.Min(tpe), slices.Min(ov), slices.Min(rv),
 				budgets[0], slices.Min(tpe[:budgets[0]]), slices.Min(ov[:budgets[0]]), slices.Min(rv[:budgets[0]])))
@@ -200,6 +208,9 @@ func mnistCase(base search.Options, pluginDir, script, cachePath string, seeds i
 		}()
 	}
 	wg.Wait()
+	if tracePath != "" {
+		writeTrace(tracePath, runs, trace)
+	}
 
 	// regret against the best value any method found in any seed
 	best := math.Inf(1)
@@ -283,4 +294,34 @@ func interval(a, c [][]float64, b int, best float64) (lo, hi float64) {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "hpo:", err)
 	os.Exit(1)
+}
+
+// traceTrial is one trial in the trace: the values as the space orders
+// them (lr, weight_decay, then indices into mnistHidden, mnistActs,
+// mnistTied) and the val_loss it got.
+type traceTrial struct {
+	Values []float64 `json:"values"`
+	Loss   float64   `json:"val_loss"`
+}
+
+// writeTrace saves every search's trials, per method and seed, for
+// looking at how the searches went (which configurations, in what order).
+func writeTrace(path string, runs map[string][][]float64, trace map[string][][]search.Config) {
+	out := map[string][][]traceTrial{}
+	for m, seeds := range trace {
+		for k, cs := range seeds {
+			var ts []traceTrial
+			for i, c := range cs {
+				ts = append(ts, traceTrial{c.Values, runs[m][k][i]})
+			}
+			out[m] = append(out[m], ts)
+		}
+	}
+	b, err := json.Marshal(out)
+	if err == nil {
+		err = os.WriteFile(path, b, 0o644)
+	}
+	if err != nil {
+		fail(err)
+	}
 }
