@@ -11,7 +11,10 @@ TAGS := -tags openblas
 export CGO_LDFLAGS := -lopenblas
 endif
 # The build command as it runs (make echoes it, so what you see is what you can copy).
-BUILD := $(if $(TAGS),CGO_LDFLAGS=-lopenblas )$(GO) build $(TAGS)
+# -trimpath keeps the checkout's directory out of the binaries: the same commit
+# built with the same Go anywhere gives the same sha256, which is what a worker
+# must hold to be given a run (and what the hpo-bench cache is keyed by).
+BUILD := $(if $(TAGS),CGO_LDFLAGS=-lopenblas )$(GO) build -trimpath $(TAGS)
 
 PLUGINS := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/main.go))))
 # Python plugins: plugins/<name>/aexp-variant-<name>, run by Debian's Python.
