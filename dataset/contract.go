@@ -221,14 +221,20 @@ func (c *Contract) Load() (pool, test *Set, err error) {
 func (c *Contract) LoadTest() (*Set, error) { return c.load(c.TestFile, c.TestLabels, c.Test) }
 
 func (c *Contract) load(file, labels string, idx []int) (*Set, error) {
-	s, err := readIDXSet(file, labels)
+	n, err := idxCount(file)
 	if err != nil {
 		return nil, err
 	}
+	rows := 0 // the examples up to the last one asked for
 	for _, i := range idx {
-		if i < 0 || i >= s.Len() {
-			return nil, fmt.Errorf("%s: example %d requested, the file holds %d", file, i, s.Len())
+		if i < 0 || i >= n {
+			return nil, fmt.Errorf("%s: example %d requested, the file holds %d", file, i, n)
 		}
+		rows = max(rows, i+1)
+	}
+	s, err := readIDXSet(file, labels, rows)
+	if err != nil {
+		return nil, err
 	}
 	return s.Subset(idx), nil
 }
@@ -252,26 +258,26 @@ var idxCache = struct {
 	m map[string]*Set
 }{m: map[string]*Set{}}
 
-// readIDXSet reads an IDX file of examples, with an IDX file of byte labels
-// unless labels is "".
-func readIDXSet(file, labels string) (*Set, error) {
+// readIDXSet reads the first rows examples of an IDX file (0: all), with
+// an IDX file of byte labels unless labels is "".
+func readIDXSet(file, labels string, rows int) (*Set, error) {
 	st, err := os.Stat(file)
 	if err != nil {
 		return nil, err
 	}
-	key := fmt.Sprintf("%s\x00%s\x00%d\x00%d", file, labels, st.Size(), st.ModTime().UnixNano())
+	key := fmt.Sprintf("%s\x00%s\x00%d\x00%d\x00%d", file, labels, st.Size(), st.ModTime().UnixNano(), rows)
 	idxCache.Lock()
 	defer idxCache.Unlock()
 	if s, ok := idxCache.m[key]; ok {
 		return s, nil
 	}
-	m, err := ReadIDXFile(file)
+	m, err := readIDXFile(file, rows)
 	if err != nil {
 		return nil, err
 	}
 	s := m.Set()
 	if labels != "" {
-		lb, err := ReadIDXFile(labels)
+		lb, err := readIDXFile(labels, rows)
 		if err != nil {
 			return nil, err
 		}

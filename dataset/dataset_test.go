@@ -509,3 +509,57 @@ func TestLoad(t *testing.T) {
 		t.Errorf("unknown-dataset error %q", err)
 	}
 }
+
+// A contract asking for the first examples of a file reads only those
+// (the rest of the stream, here garbage, is never decompressed) and gives
+// what a read of the whole file gives; an index past the file's end is
+// refused with the file's real size.
+func TestLoadReadsOnlyTheRowsItNeeds(t *testing.T) {
+	dir := t.TempDir()
+	gz := func(name string, b []byte) string {
+		var buf bytes.Buffer
+		z := gzip.NewWriter(&buf)
+		z.Write(b)
+		z.Close()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	pix := make([]byte, 6*4)
+	for i := range pix {
+		pix[i] = byte(i * 10)
+	}
+	images := gz("img.gz", idxBytes(0x08, []int{6, 2, 2}, pix))
+	labels := gz("lab.gz", idxBytes(0x08, []int{6}, []byte{5, 4, 3, 2, 1, 0}))
+	// the same header and first rows, then too little for the rest
+	broken := gz("broken.gz", append(idxBytes(0x08, []int{6, 2, 2}, pix[:8]), "not rows!!"...))
+	full, err := readIDXSet(images, labels, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Contract{TrainFile: images, TrainLabels: labels, Pool: []int{0, 1}, TestFile: broken, Test: []int{1}}
+	pool, test, err := c.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := full.Subset([]int{0, 1})
+	if pool.Len() != 2 || !slices.Equal(pool.Range(nil, 0, 2), want.Range(nil, 0, 2)) || pool.Label(0) != 5 || pool.Label(1) != 4 {
+		t.Errorf("pool %v labels %d %d, want %v 5 4", pool.Range(nil, 0, pool.Len()), pool.Label(0), pool.Label(1), want.Range(nil, 0, 2))
+	}
+	if !slices.Equal(test.Range(nil, 0, 1), full.Subset([]int{1}).Range(nil, 0, 1)) {
+		t.Errorf("test %v, want row 1 of the file", test.Range(nil, 0, 1))
+	}
+	// the whole broken file is still refused
+	if _, err := readIDXSet(broken, "", 0); err == nil {
+		t.Error("the broken file read whole without an error")
+	}
+	c.Test = []int{6}
+	if _, err := c.LoadTest(); err == nil || !strings.Contains(err.Error(), "example 6 requested, the file holds 6") {
+		t.Errorf("index past the end: %v", err)
+	}
+	if _, err := readIDX(bytes.NewReader(idxBytes(0x08, []int{2}, []byte{1, 2})), 3); err == nil || !strings.Contains(err.Error(), "3 rows wanted, the file holds 2") {
+		t.Errorf("more rows than the file: %v", err)
+	}
+}

@@ -30,7 +30,13 @@ const maxIDXElems = 1 << 31
 var idxSize = map[byte]int{0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8}
 
 // ReadIDX parses an IDX stream (not compressed; see [ReadIDXFile]).
-func ReadIDX(r io.Reader) (*IDX, error) {
+func ReadIDX(r io.Reader) (*IDX, error) { return readIDX(r, 0) }
+
+// readIDX parses an IDX stream, all of it when rows is 0, else its first
+// rows rows (along the first dimension; the rest of the stream is left
+// unread, so a run on a 2,000-image subset of MNIST decompresses 1.6 MB of
+// its 47). A file with fewer rows is an error.
+func readIDX(r io.Reader, rows int) (*IDX, error) {
 	br := bufio.NewReader(r)
 	var head [4]byte
 	if _, err := io.ReadFull(br, head[:]); err != nil {
@@ -63,6 +69,13 @@ func ReadIDX(r io.Reader) (*IDX, error) {
 		}
 		total *= m.Dims[i]
 	}
+	prefix := rows > 0 && rows < m.Dims[0]
+	if prefix {
+		total = total / m.Dims[0] * rows
+		m.Dims[0] = rows
+	} else if rows > m.Dims[0] {
+		return nil, fmt.Errorf("idx: %d rows wanted, the file holds %d", rows, m.Dims[0])
+	}
 	// Read in steps so that a header claiming more than the stream holds
 	// fails on a short read instead of allocating the claim up front: the
 	// buffer starts at 16 MiB at most and grows fourfold (never past the
@@ -82,7 +95,7 @@ func ReadIDX(r io.Reader) (*IDX, error) {
 			return nil, fmt.Errorf("idx: header %v promises %d bytes of data: %w", m.Dims, want, noEOF(err))
 		}
 	}
-	if _, err := br.ReadByte(); err == nil {
+	if _, err := br.ReadByte(); err == nil && !prefix {
 		return nil, fmt.Errorf("idx: trailing data after %d elements of %v", total, m.Dims)
 	}
 	if m.Type == 0x08 {
@@ -121,7 +134,10 @@ func noEOF(err error) error {
 }
 
 // ReadIDXFile reads an IDX file, gunzipping it when its name ends in .gz.
-func ReadIDXFile(path string) (*IDX, error) {
+func ReadIDXFile(path string) (*IDX, error) { return readIDXFile(path, 0) }
+
+// readIDXFile is [ReadIDXFile] for the file's first rows rows (0: all).
+func readIDXFile(path string, rows int) (*IDX, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -136,7 +152,7 @@ func ReadIDXFile(path string) (*IDX, error) {
 		defer z.Close()
 		r = z
 	}
-	m, err := ReadIDX(r)
+	m, err := readIDX(r, rows)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
