@@ -70,7 +70,7 @@ quality: build mnist
 # through the real engine and the testfn plugin; then the dense autoencoder on
 # an MNIST subset, 40 seeds × 100 trials of each method (HPO_MNIST_SEEDS=0
 # skips it). On 2 cores (AMD EPYC Zen 5): 3–5 minutes for the functions
-# and about an hour for MNIST with an empty cache; trained MNIST results are kept
+# and about 50 minutes for MNIST with an empty cache; trained MNIST results are kept
 # in HPO_MNIST_CACHE, so a second run trains only what is new (then about 10
 # minutes in all). See the README.
 HPO_MNIST_SEEDS ?= 40
