@@ -75,21 +75,22 @@ func TestInterval(t *testing.T) {
 	}
 }
 
-// The trace holds every trial of every search, its configuration with the
-// value it got, per method and seed.
+// The trace file: per method, per seed, every trial's values and val_loss
+// as JSON keys "values" and "val_loss", which scripts reading it rely on.
 func TestWriteTrace(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "trace.json")
-	runs := map[string][][]float64{"aexp_tpe": {{0.5, 0.25}}, "optuna_tpe": {{0.75}}}
-	trace := map[string][][]search.Config{
-		"aexp_tpe":   {{{Values: []float64{0.01, 2}}, {Values: []float64{0.02, 1}}}},
-		"optuna_tpe": {{{Values: []float64{0.03, 0}}}},
-	}
-	writeTrace(path, runs, trace)
+	writeTrace(path, map[string][][]traceTrial{
+		"aexp_tpe":   {{{[]float64{0.01, 2}, 0.5}, {[]float64{0.02, 1}, 0.25}}},
+		"optuna_tpe": {{{[]float64{0.03, 0}, 0.75}}},
+	})
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got map[string][][]traceTrial
+	var got map[string][][]struct {
+		Values []float64 `json:"values"`
+		Loss   float64   `json:"val_loss"`
+	}
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,8 @@ func main() {
 	mnistParallel := flag.Int("mnist-parallel", 2, "MNIST: searches side by side (each run uses one BLAS thread)")
 	flag.Parse()
 
+	// the sampler's options; each search sets its seed
+	base := search.Options{Multivariate: *multi, Candidates: *cands, Bandwidth: *bw, Gamma: *gam, PriorWeight: *prior, MaxBelow: *maxBelow, CategoricalPrior: *catPrior}
 	bs := intList(*budgets)
 	maxB := slices.Max(bs)
 	var opt *optuna
@@ -66,7 +68,8 @@ func main() {
 		start := time.Now()
 		runs := map[string][][]float64{}
 		for k := range *seeds {
-			o := search.Options{Seed: uint64(k), Multivariate: *multi, Candidates: *cands, Bandwidth: *bw, Gamma: *gam, PriorWeight: *prior, MaxBelow: *maxBelow, CategoricalPrior: *catPrior}
+			o := base
+			o.Seed = uint64(k)
 			runs["aexp_tpe"] = append(runs["aexp_tpe"], runTPE(p, o, maxB))
 			runs["aexp_random"] = append(runs["aexp_random"], runRandom(p, uint64(k), maxB))
 			if opt != nil {
@@ -120,8 +123,7 @@ func main() {
 		}
 	}
 	if *mnistSeeds > 0 {
-		o := search.Options{Multivariate: *multi, Candidates: *cands, Bandwidth: *bw, Gamma: *gam, PriorWeight: *prior, MaxBelow: *maxBelow, CategoricalPrior: *catPrior}
-		mnistCase(o, *pluginDir, *script, *mnistCache, *mnistTrace, *mnistSeeds, intList(*mnistTrials), *mnistEngine, *mnistVerify, *mnistParallel)
+		mnistCase(base, *pluginDir, *script, *mnistCache, *mnistTrace, *mnistSeeds, intList(*mnistTrials), *mnistEngine, *mnistVerify, *mnistParallel)
 	}
 }
 

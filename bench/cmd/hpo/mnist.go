@@ -125,9 +125,9 @@ func mnistCase(base search.Options, pluginDir, script, cachePath, tracePath stri
 		runs[m] = make([][]float64, seeds)
 	}
 	engine := make([][]float64, engineSeeds)
-	trace := map[string][][]search.Config{}
+	trace := map[string][][]traceTrial{}
 	for _, m := range methods {
-		trace[m] = make([][]search.Config, seeds)
+		trace[m] = make([][]traceTrial, seeds)
 	}
 	// jobs: a seed's three searches, and the engine's tpe sweeps
 	jobs := make(chan func(*optuna), seeds+engineSeeds)
@@ -145,15 +145,16 @@ func mnistCase(base search.Options, pluginDir, script, cachePath, tracePath stri
 			dir := tempDir()
 			defer os.RemoveAll(dir)
 			i := 0
-			tried := map[string][]search.Config{}
+			tried := map[string][]traceTrial{}
 			one := func(method string) func(search.Config) float64 {
 				return func(c search.Config) float64 {
 					i++
-					tried[method] = append(tried[method], roundLikeSpec(mnistSpace, c))
+					c = roundLikeSpec(mnistSpace, c)
 					v, err := ev.eval(ctx, dir, fmt.Sprintf("mnist-%s-%d-%d", method, k, i), c)
 					if err != nil {
 						fail(err)
 					}
+					tried[method] = append(tried[method], traceTrial{c.Values, v})
 					return v
 				}
 			}
@@ -209,7 +210,7 @@ func mnistCase(base search.Options, pluginDir, script, cachePath, tracePath stri
 	}
 	wg.Wait()
 	if tracePath != "" {
-		writeTrace(tracePath, runs, trace)
+		writeTrace(tracePath, trace)
 	}
 
 	// regret against the best value any method found in any seed
@@ -306,18 +307,8 @@ type traceTrial struct {
 
 // writeTrace saves every search's trials, per method and seed, for
 // looking at how the searches went (which configurations, in what order).
-func writeTrace(path string, runs map[string][][]float64, trace map[string][][]search.Config) {
-	out := map[string][][]traceTrial{}
-	for m, seeds := range trace {
-		for k, cs := range seeds {
-			var ts []traceTrial
-			for i, c := range cs {
-				ts = append(ts, traceTrial{c.Values, runs[m][k][i]})
-			}
-			out[m] = append(out[m], ts)
-		}
-	}
-	b, err := json.Marshal(out)
+func writeTrace(path string, trace map[string][][]traceTrial) {
+	b, err := json.Marshal(trace)
 	if err == nil {
 		err = os.WriteFile(path, b, 0o644)
 	}
