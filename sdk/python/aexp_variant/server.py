@@ -19,6 +19,7 @@ import queue
 import random
 import sys
 import threading
+import time
 import traceback
 import uuid
 from concurrent import futures
@@ -259,10 +260,13 @@ class _Servicer(pbg.VariantServicer):
         def on_done():  # the call ended: finished, failed or cancelled by the host
             run._cancelled.set()
             events.put(_DONE)
-            threading.Thread(target=watch, daemon=True).start()
+            if not finished.is_set():
+                threading.Thread(target=watch, args=(time.monotonic(),), daemon=True).start()
 
-        def watch():
-            if not finished.wait(CANCEL_GRACE):
+        def watch(t0):  # the conformance kit waits for one of these two lines
+            if finished.wait(CANCEL_GRACE):
+                log.info("Train returned %.3fs after its context was cancelled", time.monotonic() - t0)
+            else:
                 log.warning("Train still running %.0fs after its context was cancelled; "
                             "call run.check() every batch", CANCEL_GRACE)
 
