@@ -65,10 +65,11 @@ type Remote struct {
 
 	listenOnce sync.Once
 	listenErr  error
-	listening  time.Time     // when Listen began
-	backlog    uint64        // events the stream held for this coordinator then
-	received   atomic.Uint64 // events received since
-	stopped    chan struct{} // closed by Close
+	listening  time.Time      // when Listen began
+	backlog    uint64         // events the stream held for this coordinator then
+	received   atomic.Uint64  // events received since
+	stopped    chan struct{}  // closed by Close
+	settling   sync.WaitGroup // acks waiting for the engine to record an end
 
 	mu      sync.Mutex
 	atts    map[string]*remoteAttempt // token -> attempt in flight
@@ -221,6 +222,7 @@ func (r *Remote) listen(ctx context.Context) error {
 // take back, stops consuming and disconnects.
 func (r *Remote) Close() {
 	close(r.stopped)
+	r.settling.Wait()
 	r.dropOrphans(r.allOrphans(), "the coordinator ended without taking it back", false)
 	if r.cc != nil {
 		r.cc.Stop()
@@ -275,12 +277,29 @@ func (r *Remote) Train(ctx context.Context, t orchestrator.Task, emit func(varia
 		delete(r.atts, a.token)
 		r.ended[a.token] = true
 		r.mu.Unlock()
-		// the attempt is over for the engine: a restart has nothing to take back
+		// once the engine has recorded the attempt's end a restart has
+		// nothing to take back; until then a restarted coordinator takes
+		// the unacked events back and records the end from them
 		a.mu.Lock()
 		ps := a.pending
 		a.pending = nil
 		a.mu.Unlock()
-		r.ack(ps)
+		r.settling.Add(1)
+		go func() {
+			defer r.settling.Done()
+			if t.Recorded != nil {
+				select {
+				case <-t.Recorded:
+				case <-r.stopped:
+					select {
+					case <-t.Recorded:
+					default:
+						return // never recorded: left for the next process
+					}
+				}
+			}
+			r.ack(ps)
+		}()
 	}()
 
 	var seq uint64

@@ -680,8 +680,11 @@ func (e *Engine) attempt(ctx, bg context.Context, j *job, threads int, pr *prune
 		}
 		return nil
 	}
+	recorded := make(chan struct{})
+	defer close(recorded) // after every finish below
 	tail, trainErr := e.exec.Train(actx, Task{RunID: id, Attempt: j.attempt + 1, Variant: r.Variant, Plugin: plug,
-		Req: req, Threads: threads, Label: label, Stderr: logw, StartTimeout: e.opts.StartTimeout, Started: startRun}, emit)
+		Req: req, Threads: threads, Label: label, Stderr: logw, StartTimeout: e.opts.StartTimeout, Started: startRun,
+		Recorded: recorded}, emit)
 	if !started {
 		switch {
 		case ctx.Err() != nil || errors.Is(trainErr, ErrStopped):

@@ -46,6 +46,12 @@ type Task struct {
 	StartTimeout time.Duration
 	// Started is called once the plugin process runs.
 	Started func(Started) error
+	// Recorded is closed once the engine has recorded the attempt's end
+	// (or left the run queued), after Train returned. An executor that must
+	// keep what it was sent until then — the cluster's events stay unacked,
+	// so a coordinator killed in between takes them back — waits for it.
+	// Nil: nothing to wait for.
+	Recorded <-chan struct{}
 }
 
 // Started is where an attempt's plugin runs.
