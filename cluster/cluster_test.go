@@ -106,6 +106,18 @@ func sweepWith(t testing.TB, ctx context.Context, co cluster.ConnOptions, dir st
 // remotely when co.URL is set, and returns the result and the store's path.
 func sweepPlugins(t testing.TB, ctx context.Context, co cluster.ConnOptions, dir string, pl map[string]string, log *buildtest.SyncBuffer) (*orchestrator.Result, string) {
 	t.Helper()
+	res, dbPath, err := sweepExec(t, ctx, co, dir, pl, log, nil)
+	if err != nil {
+		t.Fatalf("sweep: %v\n%s", err, log)
+	}
+	return res, dbPath
+}
+
+// sweepExec is sweepPlugins with the engine's error returned; wrap, if not
+// nil, stands between the engine and the Remote.
+func sweepExec(t testing.TB, ctx context.Context, co cluster.ConnOptions, dir string, pl map[string]string, log *buildtest.SyncBuffer,
+	wrap func(*cluster.Remote) orchestrator.Executor) (*orchestrator.Result, string, error) {
+	t.Helper()
 	spec, err := orchestrator.ParseFile(filepath.Join(dir, "s.toml"))
 	if err != nil {
 		t.Fatal(err)
@@ -133,12 +145,12 @@ func sweepPlugins(t testing.TB, ctx context.Context, co cluster.ConnOptions, dir
 		}
 		defer rem.Close()
 		opts.Executor = rem
+		if wrap != nil {
+			opts.Executor = wrap(rem)
+		}
 	}
 	res, err := orchestrator.NewEngine(checked, db, opts).Run(ctx)
-	if err != nil {
-		t.Fatalf("sweep: %v\n%s", err, log)
-	}
-	return res, dbPath
+	return res, dbPath, err
 }
 
 func openRO(t testing.TB, path string) *sql.DB {

@@ -50,32 +50,13 @@ func TestCoordinatorStopsBeforeRecording(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "s.toml"), []byte(spec), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, err := orchestrator.ParseFile(filepath.Join(dir, "s.toml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := orchestrator.Expand(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checked, err := orchestrator.Check(context.Background(), plan, map[string]string{"test": filepath.Join(plugins(t), "aexp-variant-test")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dbPath := filepath.Join(dir, "aexp.db")
-	db, err := store.Open(dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	rem, err := cluster.NewRemote(ctx, cluster.RemoteOptions{Conn: cluster.ConnOptions{URL: url},
-		ID: cluster.CoordinatorID(dbPath, s.Name), AckWait: ackWait, Log: &log1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = orchestrator.NewEngine(checked, db, orchestrator.Options{Log: &log1, Executor: &stopAfterTrain{rem: rem, stop: stop}}).Run(ctx)
-	db.Close()
+	pl := map[string]string{"test": filepath.Join(plugins(t), "aexp-variant-test")}
+	dbPath := filepath.Join(dir, "aexp.db")
+	_, _, _ = sweepExec(t, ctx, cluster.ConnOptions{URL: url}, dir, pl, &log1, func(rem *cluster.Remote) orchestrator.Executor {
+		return &stopAfterTrain{rem: rem, stop: stop}
+	})
 	before := runPids(t, dbPath, "")
 	if st := statusCounts(t, dbPath); st[store.StatusCanceled] != 1 || len(before) != 1 {
 		t.Fatalf("after the first coordinator: %v, want the run canceled (its end not recorded)\n%s", st, &log1)

@@ -70,6 +70,7 @@ type Remote struct {
 	received   atomic.Uint64  // events received since
 	stopped    chan struct{}  // closed by Close
 	settling   sync.WaitGroup // acks waiting for the engine to record an end
+	closeOnce  sync.Once
 
 	mu      sync.Mutex
 	atts    map[string]*remoteAttempt // token -> attempt in flight
@@ -219,8 +220,13 @@ func (r *Remote) listen(ctx context.Context) error {
 }
 
 // Close stops the deliveries of earlier processes the engine did not
-// take back, stops consuming and disconnects.
+// take back, stops consuming and disconnects. Calls after the first do
+// nothing.
 func (r *Remote) Close() {
+	r.closeOnce.Do(r.close)
+}
+
+func (r *Remote) close() {
 	close(r.stopped)
 	r.settling.Wait()
 	r.dropOrphans(r.allOrphans(), "the coordinator ended without taking it back", false)

@@ -1,32 +1,15 @@
 package variant
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/aexp/aexp/internal/buildtest"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // The server says on stderr whether a cancelled Train returned within the
 // grace: the conformance kit's Cancel check waits for one of the two lines.
@@ -38,7 +21,7 @@ func TestWatchCancelSaysHowTrainEnded(t *testing.T) {
 		{300 * time.Millisecond, "Train returned"},
 		{CancelGrace + 500*time.Millisecond, "Train still running"},
 	} {
-		var out lockedBuffer
+		var out buildtest.SyncBuffer
 		s := &grpcServer{logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Info, Output: &out})}
 		ctx, cancel := context.WithCancel(context.Background())
 		done, watched := make(chan struct{}), make(chan struct{})
@@ -52,7 +35,7 @@ func TestWatchCancelSaysHowTrainEnded(t *testing.T) {
 	}
 
 	// A Train that ends without a cancel logs nothing.
-	var out lockedBuffer
+	var out buildtest.SyncBuffer
 	s := &grpcServer{logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Info, Output: &out})}
 	done := make(chan struct{})
 	close(done)
