@@ -15,21 +15,39 @@ import numpy as np
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def read_idx(path):
+def read_idx(path, rows=None):
     """An IDX file (gzip when the name ends in .gz) as a numpy array of its
-    own element type and dimensions."""
+    own element type and dimensions. rows: only the first rows examples (the
+    rest of the file is never read or decompressed); None: the whole file,
+    checked against its header."""
+    return _read_idx(path, rows)[0]
+
+
+def _read_idx(path, rows):
+    """read_idx, and how many examples the file's header says it holds."""
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES or raw[3] == 0:
-        raise ValueError(f"{path}: not an IDX file")
-    nd = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(nd)]
-    dt = np.dtype(_IDX_TYPES[raw[2]])
-    body = raw[4 + 4 * nd:]
-    if len(body) != math.prod(dims) * dt.itemsize:
-        raise ValueError(f"{path}: header {dims} promises {math.prod(dims) * dt.itemsize} bytes, the file holds {len(body)}")
-    return np.frombuffer(body, dtype=dt).reshape(dims)
+        head = f.read(4)
+        if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _IDX_TYPES or head[3] == 0:
+            raise ValueError(f"{path}: not an IDX file")
+        nd = head[3]
+        raw = f.read(4 * nd)
+        if len(raw) != 4 * nd:
+            raise ValueError(f"{path}: not an IDX file (its header ends early)")
+        dims = [int.from_bytes(raw[4 * i:4 + 4 * i], "big") for i in range(nd)]
+        dt = np.dtype(_IDX_TYPES[head[2]])
+        size = math.prod(dims[1:]) * dt.itemsize  # one example
+        if rows is None:
+            body = f.read()
+            if len(body) != dims[0] * size:
+                raise ValueError(f"{path}: header {dims} promises {dims[0] * size} bytes, the file holds {len(body)}")
+        else:
+            if rows > dims[0]:
+                raise ValueError(f"{path}: example {rows - 1} requested, the file holds {dims[0]}")
+            body = f.read(rows * size)
+            if len(body) != rows * size:
+                raise ValueError(f"{path}: header {dims} promises {dims[0]} examples, the file ends within example {len(body) // size}")
+    return np.frombuffer(body, dtype=dt).reshape([len(body) // size if size else 0] + dims[1:]), dims[0]
 
 
 def examples(path):
@@ -101,23 +119,25 @@ class Data:
         return self.pool_labels[~m], self.pool_labels[m]
 
 
-_cache = {}
+_cache = {}  # path -> (the first examples read, how many the file holds)
 
 
 def _take(path, labels, index):
-    """The examples index of the file path (and their labels)."""
-    if path not in _cache:
-        _cache.clear()  # one file at a time
-        _cache[path] = read_idx(path)
-    raw = _cache[path]
+    """The examples index of the file path (and their labels), reading the
+    file only up to the last of them."""
     idx = np.asarray(index, dtype=np.int64)
-    if len(idx) and (idx.min() < 0 or idx.max() >= len(raw)):
-        raise ValueError(f"{path}: example {int(idx.max())} requested, the file holds {len(raw)}")
+    if len(idx) and idx.min() < 0:
+        raise ValueError(f"{path}: example {int(idx.min())} requested")
+    rows = int(idx.max()) + 1 if len(idx) else 0
+    if path not in _cache or len(_cache[path][0]) < rows:
+        _cache.clear()  # one file at a time
+        _cache[path] = _read_idx(path, rows)
+    raw, n = _cache[path]
     y = None
     if labels:
-        lab = read_idx(labels)
-        if lab.dtype != np.uint8 or lab.ndim != 1 or len(lab) != len(raw):
-            raise ValueError(f"{labels}: want {len(raw)} unsigned-byte labels")
+        lab, m = _read_idx(labels, rows)
+        if lab.dtype != np.uint8 or lab.ndim != 1 or m != n:
+            raise ValueError(f"{labels}: want {n} unsigned-byte labels")
         y = lab[idx].astype(np.int64)
     return as_examples(raw[idx]), y
 

@@ -42,6 +42,28 @@ class DataTest(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "promises 5 bytes"):
             read_idx(os.path.join(self.dir.name, "bad"))
 
+    def test_reads_only_the_rows_it_needs(self):
+        # the header promises 10 examples, the file ends within the 7th: what
+        # comes before is readable, and the whole file is refused
+        a = np.arange(10 * 2 * 3).reshape(10, 2, 3) % 256
+        path = os.path.join(self.dir.name, "short.idx.gz")
+        with gzip.open(path, "wb") as f:
+            f.write(bytes([0, 0, 0x08, 3]) + struct.pack(">III", 10, 2, 3) + a.astype(np.uint8).tobytes()[:6 * 6 + 4])
+        np.testing.assert_array_equal(read_idx(path, 4), a[:4])
+        self.assertEqual(read_idx(path, 0).shape, (0, 2, 3))
+        with self.assertRaisesRegex(ValueError, "promises 60 bytes, the file holds 40"):
+            read_idx(path)
+        with self.assertRaisesRegex(ValueError, "ends within example 6"):
+            read_idx(path, 7)
+        with self.assertRaisesRegex(ValueError, "example 10 requested, the file holds 10"):
+            read_idx(path, 11)
+        d = Data(pb.DataSplit(train_file=path, train_labels_file=self.labels, test_file=path,
+                              pool=[5, 0, 3], val_order=[0, 1, 2], test=[1]))
+        np.testing.assert_array_equal(d.pool, a[[5, 0, 3]].astype(np.float32) / np.float32(255))
+        np.testing.assert_array_equal(d.pool_labels, [5, 0, 3])
+        with self.assertRaisesRegex(ValueError, "ends within example 6"):
+            Data(pb.DataSplit(train_file=path, test_file=path, pool=[8], val_order=[0], test=[0]))
+
     def test_contract(self):
         c = pb.DataSplit(train_file=self.images, train_labels_file=self.labels, test_file=self.images,
                          pool=[0, 1, 2, 3, 4, 5], val_order=[4, 1, 5, 0, 2, 3], test=[8, 9])
