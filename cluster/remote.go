@@ -79,6 +79,7 @@ type Remote struct {
 	held    int                       // events the orphans hold
 	taken   map[int64]bool            // runs the engine gave this process
 	data    map[string]*DataRef       // dataset path -> published file
+	closing bool                      // Close began
 
 	kv       jetstream.KeyValue
 	noWorker map[string]time.Time // variant/hash -> when we last said no worker can take it
@@ -227,6 +228,9 @@ func (r *Remote) Close() {
 }
 
 func (r *Remote) close() {
+	r.mu.Lock()
+	r.closing = true // no acks wait from now on
+	r.mu.Unlock()
 	close(r.stopped)
 	r.settling.Wait()
 	r.dropOrphans(r.allOrphans(), "the coordinator ended without taking it back", false)
@@ -282,7 +286,14 @@ func (r *Remote) Train(ctx context.Context, t orchestrator.Task, emit func(varia
 		r.mu.Lock()
 		delete(r.atts, a.token)
 		r.ended[a.token] = true
+		closing := r.closing
+		if !closing {
+			r.settling.Add(1)
+		}
 		r.mu.Unlock()
+		if closing {
+			return // the connection is going: the next process takes them back
+		}
 		// once the engine has recorded the attempt's end a restart has
 		// nothing to take back; until then a restarted coordinator takes
 		// the unacked events back and records the end from them
@@ -290,7 +301,6 @@ func (r *Remote) Train(ctx context.Context, t orchestrator.Task, emit func(varia
 		ps := a.pending
 		a.pending = nil
 		a.mu.Unlock()
-		r.settling.Add(1)
 		go func() {
 			defer r.settling.Done()
 			if t.Recorded != nil {
