@@ -18,8 +18,8 @@ func TestWatchCancelSaysHowTrainEnded(t *testing.T) {
 		runsFor time.Duration // how long Train runs on after the cancel
 		want    string
 	}{
-		{300 * time.Millisecond, "Train returned"},
-		{CancelGrace + 500*time.Millisecond, "Train still running"},
+		{300 * time.Millisecond, CancelReturnedLog},
+		{CancelGrace + 500*time.Millisecond, CancelOverdueLog},
 	} {
 		var out buildtest.SyncBuffer
 		s := &grpcServer{logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Info, Output: &out})}

@@ -128,11 +128,18 @@ type grpcServer struct {
 
 // CancelGrace is how soon a Variant's Train must return after its context
 // is cancelled. A plugin that takes longer logs a warning on stderr
-// containing "Train still running"; one that returns in time logs (at info
-// level) a line containing "Train returned". The conformance kit waits for
-// one of the two, so a loaded machine cannot make it miss the warning. The
-// host has stopped listening by then and kills a process that runs on.
+// starting with CancelOverdueLog; one that returns in time logs (at info
+// level) a line starting with CancelReturnedLog. The conformance kit waits
+// for one of the two, so a loaded machine cannot make it miss the warning.
+// The host has stopped listening by then and kills a process that runs on.
 const CancelGrace = time.Second
+
+// How a cancelled Train ended, as the SDKs log it (the Python SDK's lines
+// start the same way).
+const (
+	CancelReturnedLog = "Train returned"
+	CancelOverdueLog  = "Train still running"
+)
 
 // watchCancel says on stderr whether Train returned within CancelGrace of
 // its context's cancellation.
@@ -148,11 +155,11 @@ func (s *grpcServer) watchCancel(ctx context.Context, done <-chan struct{}) {
 	select {
 	case <-done:
 		if s.logger != nil {
-			s.logger.Info(fmt.Sprintf("Train returned %v after its context was cancelled", time.Since(t0).Round(time.Millisecond)))
+			s.logger.Info(fmt.Sprintf("%s %v after its context was cancelled", CancelReturnedLog, time.Since(t0).Round(time.Millisecond)))
 		}
 	case <-t.C:
 		if s.logger != nil {
-			s.logger.Warn(fmt.Sprintf("Train still running %v after its context was cancelled; Train must return ctx.Err() promptly", CancelGrace))
+			s.logger.Warn(fmt.Sprintf("%s %v after its context was cancelled; Train must return ctx.Err() promptly", CancelOverdueLog, CancelGrace))
 		}
 	}
 }

@@ -531,11 +531,11 @@ func (s *suite) cancel() []error {
 	// stderr pipe. A plugin built without the SDKs logs neither, and passes.
 	for end := t0.Add(variant.CancelGrace + 15*time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
 		out := s.stderr.String()[logged:]
-		if strings.Contains(out, "Train still running") {
+		if strings.Contains(out, variant.CancelOverdueLog) {
 			errs = append(errs, fmt.Errorf("the plugin's Train kept running for more than %v after its context was cancelled", variant.CancelGrace))
 			break
 		}
-		if strings.Contains(out, "Train returned") {
+		if strings.Contains(out, variant.CancelReturnedLog) {
 			break
 		}
 	}

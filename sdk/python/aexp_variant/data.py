@@ -47,7 +47,8 @@ def _read_idx(path, rows):
             body = f.read(rows * size)
             if len(body) != rows * size:
                 raise ValueError(f"{path}: header {dims} promises {dims[0]} examples, the file ends within example {len(body) // size}")
-    return np.frombuffer(body, dtype=dt).reshape([len(body) // size if size else 0] + dims[1:]), dims[0]
+    n = dims[0] if rows is None else rows
+    return np.frombuffer(body, dtype=dt).reshape([n] + dims[1:]), dims[0]
 
 
 def examples(path):
