@@ -68,7 +68,7 @@ type Remote struct {
 	listening  time.Time      // when Listen began
 	backlog    uint64         // events the stream held for this coordinator then
 	received   atomic.Uint64  // events received since
-	stopped    chan struct{}  // closed by Close
+	stopped    chan struct{}  // closed by Close, under mu
 	settling   sync.WaitGroup // acks waiting for the engine to record an end
 	closeOnce  sync.Once
 
@@ -79,7 +79,6 @@ type Remote struct {
 	held    int                       // events the orphans hold
 	taken   map[int64]bool            // runs the engine gave this process
 	data    map[string]*DataRef       // dataset path -> published file
-	closing bool                      // Close began
 
 	kv       jetstream.KeyValue
 	noWorker map[string]time.Time // variant/hash -> when we last said no worker can take it
@@ -229,9 +228,8 @@ func (r *Remote) Close() {
 
 func (r *Remote) close() {
 	r.mu.Lock()
-	r.closing = true // no acks wait from now on
+	close(r.stopped) // no acks wait from now on
 	r.mu.Unlock()
-	close(r.stopped)
 	r.settling.Wait()
 	r.dropOrphans(r.allOrphans(), "the coordinator ended without taking it back", false)
 	if r.cc != nil {
@@ -286,8 +284,11 @@ func (r *Remote) Train(ctx context.Context, t orchestrator.Task, emit func(varia
 		r.mu.Lock()
 		delete(r.atts, a.token)
 		r.ended[a.token] = true
-		closing := r.closing
-		if !closing {
+		closing := false
+		select {
+		case <-r.stopped:
+			closing = true
+		default:
 			r.settling.Add(1)
 		}
 		r.mu.Unlock()
